@@ -35,10 +35,10 @@ export function absolutize(from: string): string {
 }
 
 /**
- * write_cow_header(): a header like `like` (version, sector size, alignment) naming
- * `backingFile` with its current size and mtime, written at offset 0 of `fd`.
+ * The checks and values of write_cow_header(): a header like `like` (version, sector size,
+ * alignment) naming `backingFile` (made absolute) with its current size and mtime.
  */
-export function writeCowHeader(fd: number, backingFile: string, like: CowHeader): CowHeader {
+export function buildCowHeader(backingFile: string, like: CowHeader): CowHeader {
   const limit = (like.version === 1 ? PATH_LEN_V1 : PATH_LEN_V3) - 1;
   if (Buffer.byteLength(backingFile, 'latin1') > limit)
     throw new CowError(EINVAL, `Backing file name "${backingFile}" is too long - names are limited to ${limit} characters`);
@@ -57,9 +57,27 @@ export function writeCowHeader(fd: number, backingFile: string, like: CowHeader)
   } catch (e) {
     throw new CowError(errnoOf(e), `write_cow_header - couldn't get size of backing file '${abs}', err = ${errnoOf(e)}`);
   }
-  const header: CowHeader = { ...like, backingFile: abs, mtime: mtimeSeconds(st) >>> 0, size: BigInt(size) };
+  return { ...like, backingFile: abs, mtime: mtimeSeconds(st) >>> 0, size: BigInt(size) };
+}
+
+/** write_cow_header(): buildCowHeader's header, written at offset 0 of `fd`. */
+export function writeCowHeader(fd: number, backingFile: string, like: CowHeader): CowHeader {
+  const header = buildCowHeader(backingFile, like);
   pwriteFull(fd, serializeCowHeader(header), 0);
   return header;
+}
+
+/** A new V3 header for `backingFile`, as UML and uml_mkcow make it (nothing written). */
+export function newCowHeaderFor(backingFile: string, sectorSize = SECTOR_SIZE, alignment = PAGE_SIZE): CowHeader {
+  return buildCowHeader(backingFile, newCowHeader(backingFile, 0, 0n, sectorSize, alignment));
+}
+
+/** Writes `header` and sets EOF past the data area (the bitmap stays zero and sparse). */
+export function writeNewCowFile(fd: number, header: CowHeader): CowLayout {
+  pwriteFull(fd, serializeCowHeader(header), 0);
+  const layout = cowLayout(header);
+  pwriteFull(fd, Buffer.alloc(1), layout.dataOffset + Number(header.size) - 1);
+  return layout;
 }
 
 /**
@@ -68,10 +86,8 @@ export function writeCowHeader(fd: number, backingFile: string, like: CowHeader)
  */
 export function initCowFile(fd: number, backingFile: string, sectorSize = SECTOR_SIZE,
                             alignment = PAGE_SIZE): { header: CowHeader; layout: CowLayout } {
-  const header = writeCowHeader(fd, backingFile, newCowHeader(backingFile, 0, 0n, sectorSize, alignment));
-  const layout = cowLayout(header);
-  pwriteFull(fd, Buffer.alloc(1), layout.dataOffset + Number(header.size) - 1);
-  return { header, layout };
+  const header = newCowHeaderFor(backingFile, sectorSize, alignment);
+  return { header, layout: writeNewCowFile(fd, header) };
 }
 
 /** backing_file_mismatch(): an error when the backing file isn't the one the header recorded. */
