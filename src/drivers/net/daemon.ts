@@ -1,0 +1,131 @@
+// ethN=daemon: a port on a uml_switch (Debian's, or `tuml switch`), spoken exactly as
+// Linux's daemon_user.c does so either switch accepts us (see switch-protocol.ts).
+import * as net from 'node:net';
+import { constants as osConstants } from 'node:os';
+import { HostSocketError, SOCKADDR_UN_SIZE, UnixDgramSocket } from '../../host/unix-dgram-net.js';
+import { EADDRINUSE } from '../../kernel/abi/errno.js';
+import { abstractDataAddress, DEFAULT_CTL_SOCK, encodeRequestV3, SWITCH_VERSION } from './switch-protocol.js';
+import { TransportBase } from './transport.js';
+
+export interface DaemonOptions {
+  /** Only "unix" exists (UML ignores the idea of any other). */
+  sockType: string;
+  ctlSock: string;
+}
+
+export const DAEMON_DEFAULTS: DaemonOptions = { sockType: 'unix', ctlSock: DEFAULT_CTL_SOCK };
+
+/** Microseconds of the wall clock, like gettimeofday's tv_usec. */
+function usecsNow(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000) % 1_000_000;
+}
+
+function errnoOf(e: unknown): number {
+  const code = (e as NodeJS.ErrnoException).code;
+  const n = code ? (osConstants.errno as Record<string, number>)[code] : undefined;
+  return n ?? 0;
+}
+
+export class DaemonTransport extends TransportBase {
+  readonly name = 'daemon';
+  private closed = false;
+
+  private constructor(
+    private readonly opts: DaemonOptions,
+    private readonly ctl: net.Socket,
+    private readonly data: UnixDgramSocket,
+    /** The switch's data socket, from its reply. */
+    readonly switchAddr: Buffer,
+    /** Our own data socket address, as sent in the request. */
+    readonly localAddr: Buffer,
+  ) {
+    super();
+    data.onDatagram((d) => this.deliver(d.data));
+    ctl.on('close', () => this.signalDisconnect());
+    ctl.on('error', () => { /* 'close' follows */ });
+    // Anything the switch writes after its reply is meaningless; only EOF matters.
+    ctl.on('data', () => {});
+    if (ctl.destroyed || ctl.readableEnded) queueMicrotask(() => this.signalDisconnect());
+  }
+
+  /** connect_to_switch: control connect, data bind, request, reply. Errors read as UML's. */
+  static async open(opts: DaemonOptions): Promise<DaemonTransport> {
+    if (opts.sockType !== 'unix') {
+      throw new Error(`daemon_open : unsupported sock type '${opts.sockType}' (only 'unix')`);
+    }
+    const ctl = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.createConnection({ path: opts.ctlSock });
+      s.once('connect', () => { s.removeAllListeners('error'); resolve(s); });
+      s.once('error', (e) => reject(new Error(`daemon_open : control connect failed, errno = ${errnoOf(e)} (${opts.ctlSock}: ${e.message})`)));
+    });
+    let data: UnixDgramSocket | null = null;
+    try {
+      data = UnixDgramSocket.open();
+      let local: Buffer | null = null;
+      // Two transports opened in the same microsecond would clash; step the usecs field.
+      for (let usecs = usecsNow(), tries = 0; local === null; usecs = (usecs + 1) % 1_000_000, tries++) {
+        const addr = abstractDataAddress(process.pid, usecs);
+        try {
+          data.bind(addr);
+          local = addr;
+        } catch (e) {
+          if (!(e instanceof HostSocketError) || e.errno !== EADDRINUSE || tries > 1000) {
+            throw new Error(`daemon_open : data bind failed, errno = ${e instanceof HostSocketError ? e.errno : 0}`);
+          }
+        }
+      }
+      const reply = await exchangeRequest(ctl, encodeRequestV3(local));
+      return new DaemonTransport(opts, ctl, data, reply, local);
+    } catch (e) {
+      data?.close();
+      ctl.destroy();
+      throw e;
+    }
+  }
+
+  send(frame: Buffer): void {
+    if (this.closed) return;
+    this.countTx(frame, this.data.sendTo(frame, this.switchAddr) === 0);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.data.close();
+    this.ctl.destroy();
+  }
+
+  describe(): string {
+    return `daemon,,${this.opts.sockType},${this.opts.ctlSock}`;
+  }
+
+  info(): string {
+    return `daemon backend (uml_switch version ${SWITCH_VERSION}) - ${this.opts.sockType}:${this.opts.ctlSock}`;
+  }
+}
+
+/** Write the request and read exactly sizeof(struct sockaddr_un) back. */
+function exchangeRequest(ctl: net.Socket, request: Buffer): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const done = (err: Error | null, addr?: Buffer): void => {
+      ctl.off('data', onData);
+      ctl.off('end', onEnd);
+      ctl.off('error', onError);
+      if (err) reject(err); else resolve(addr!);
+    };
+    const onData = (chunk: Buffer): void => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length >= SOCKADDR_UN_SIZE) {
+        // Any bytes past the reply mean nothing, as in UML.
+        done(null, Buffer.from(got.subarray(0, SOCKADDR_UN_SIZE)));
+      }
+    };
+    const onEnd = (): void => done(new Error(`daemon_open : read of data socket failed, err = ${got.length} bytes before EOF`));
+    const onError = (e: Error): void => done(new Error(`daemon_open : control setup request failed, err = ${errnoOf(e)}`));
+    ctl.on('data', onData);
+    ctl.once('end', onEnd);
+    ctl.once('error', onError);
+    ctl.write(request);
+  });
+}
