@@ -2,7 +2,7 @@
 // test/unit/mconsole-uml.test.ts does, and small socket helpers.
 import { spawn } from 'node:child_process';
 import { EBUSY, EINVAL, ENODEV } from '../../src/kernel/abi/errno.js';
-import { lineId, memDevice, ubdId, type MachineControl, type McDevice } from '../../src/drivers/mconsole/commands.js';
+import { HELP_TEXT, lineId, memDevice, ubdId, type MachineControl, type McDevice } from '../../src/drivers/mconsole/commands.js';
 import { UnixDgramSocket } from '../../src/host/unix-dgram.js';
 
 export const UML_VERSION = 'Linux (none) 6.1.176 #1 Sat Jul  4 15:38:16 UTC 2026 x86_64';
@@ -84,6 +84,7 @@ export function run(cmd: string, args: string[], input?: string): Promise<{ code
     p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     p.on('error', reject);
     p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.stdin.on('error', () => { /* one-shot programs need not read their input */ });
     p.stdin.end(input ?? '');
   });
 }
@@ -115,3 +116,48 @@ export function recvWithin(sock: UnixDgramSocket, ms: number): Promise<Buffer | 
     });
   });
 }
+
+const LOCAL_HELP =
+  'Additional local mconsole commands:\n    quit - Quit mconsole\n    switch <socket-name> - Switch control to the given machine\n' +
+  '    log -f <filename> - use contents of <filename> as UML log messages\n    mconsole-version - version of this mconsole program\n' +
+  '    int  - Interrupt UML session\n';
+
+/** [command, stdout, exit status] as Debian's UML 6.1 answered uml_mconsole. */
+export const RECORDED: [string, string, number][] = [
+  ['version', `OK ${UML_VERSION}\n`, 0],
+  ['versionXYZ', `OK ${UML_VERSION}\n`, 0],
+  ['help', `OK ${HELP_TEXT}\n${LOCAL_HELP}`, 0],
+  ['foo', 'ERR Unknown command\n', 1],
+  ['hel', 'ERR Unknown command\n', 1],
+  ['config', 'ERR Bad configuration option\n', 1],
+  ['config xyz', 'ERR Bad configuration option\n', 1],
+  ['config ubd0', 'OK root_fs\n', 0],
+  ['config ubd1', 'OK \n', 0],
+  ['config con0', 'OK null\n', 0],
+  ['config con', 'ERR line_get_config failed to parse device number\n', 1],
+  ['config ssl0', 'OK pty\n', 0],
+  ['config eth0', 'ERR No get_config routine defined\n', 1],
+  ['config mem', 'OK 1610612736\n', 0],
+  ['config mem=', "ERR Expected increment to start with '-' or '+'\n", 234],
+  ['config mem=5', "ERR Expected increment to start with '-' or '+'\n", 234],
+  ['config mem=+abc', 'ERR Failed to parse memory increment\n', 234],
+  ['config ubd0=/tmp/x.img', 'ERR Device is already configured\n', 240],
+  ['remove', 'ERR Bad remove option\n', 1],
+  ['remove xyz', 'ERR Bad remove option\n', 1],
+  ['remove ubd', "ERR Couldn't parse device number\n", 1],
+  ['remove ubdx', 'ERR Invalid device number - must be between 0 and 15\n', 1],
+  ['remove ubd99', 'ERR Invalid device number - must be between 0 and 15\n', 1],
+  ['remove ubd5', "ERR Device doesn't exist\n", 237],
+  ['remove con', "ERR Couldn't parse device number\n", 1],
+  ['remove mem', "ERR Memory doesn't support the remove operation\n", 240],
+  ['go', 'ERR Not stopped\n', 1],
+  ['stack', 'ERR Please specify a pid\n', 1],
+  ['stack abc', 'ERR Please specify a pid\n', 1],
+  ['stack 0', "ERR Couldn't find that pid\n", 1],
+  ['stack 99999', "ERR Couldn't find that pid\n", 1],
+  ['proc', 'ERR Read of file failed\n', 1],
+  ['proc nonexist', 'ERR Failed to open file\n', 1],
+  ['log hello', 'OK \nOK \n', 0],
+  ['mconsole-version', 'uml_mconsole client version 2\n', 0],
+];
+

@@ -7,52 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { MconsoleServer } from '../../src/drivers/mconsole/server.js';
-import { HELP_TEXT } from '../../src/drivers/mconsole/commands.js';
-import { fakeMachine, run, UML_VERSION, type FakeMachine } from './mconsole-fake.js';
-
-const LOCAL_HELP =
-  'Additional local mconsole commands:\n    quit - Quit mconsole\n    switch <socket-name> - Switch control to the given machine\n' +
-  '    log -f <filename> - use contents of <filename> as UML log messages\n    mconsole-version - version of this mconsole program\n' +
-  '    int  - Interrupt UML session\n';
-
-/** [command, stdout, exit status] as Debian's UML 6.1 answered uml_mconsole. */
-export const RECORDED: [string, string, number][] = [
-  ['version', `OK ${UML_VERSION}\n`, 0],
-  ['versionXYZ', `OK ${UML_VERSION}\n`, 0],
-  ['help', `OK ${HELP_TEXT}\n${LOCAL_HELP}`, 0],
-  ['foo', 'ERR Unknown command\n', 1],
-  ['hel', 'ERR Unknown command\n', 1],
-  ['config', 'ERR Bad configuration option\n', 1],
-  ['config xyz', 'ERR Bad configuration option\n', 1],
-  ['config ubd0', 'OK root_fs\n', 0],
-  ['config ubd1', 'OK \n', 0],
-  ['config con0', 'OK null\n', 0],
-  ['config con', 'ERR line_get_config failed to parse device number\n', 1],
-  ['config ssl0', 'OK pty\n', 0],
-  ['config eth0', 'ERR No get_config routine defined\n', 1],
-  ['config mem', 'OK 1610612736\n', 0],
-  ['config mem=', "ERR Expected increment to start with '-' or '+'\n", 234],
-  ['config mem=5', "ERR Expected increment to start with '-' or '+'\n", 234],
-  ['config mem=+abc', 'ERR Failed to parse memory increment\n', 234],
-  ['config ubd0=/tmp/x.img', 'ERR Device is already configured\n', 240],
-  ['remove', 'ERR Bad remove option\n', 1],
-  ['remove xyz', 'ERR Bad remove option\n', 1],
-  ['remove ubd', "ERR Couldn't parse device number\n", 1],
-  ['remove ubdx', 'ERR Invalid device number - must be between 0 and 15\n', 1],
-  ['remove ubd99', 'ERR Invalid device number - must be between 0 and 15\n', 1],
-  ['remove ubd5', "ERR Device doesn't exist\n", 237],
-  ['remove con', "ERR Couldn't parse device number\n", 1],
-  ['remove mem', "ERR Memory doesn't support the remove operation\n", 240],
-  ['go', 'ERR Not stopped\n', 1],
-  ['stack', 'ERR Please specify a pid\n', 1],
-  ['stack abc', 'ERR Please specify a pid\n', 1],
-  ['stack 0', "ERR Couldn't find that pid\n", 1],
-  ['stack 99999', "ERR Couldn't find that pid\n", 1],
-  ['proc', 'ERR Read of file failed\n', 1],
-  ['proc nonexist', 'ERR Failed to open file\n', 1],
-  ['log hello', 'OK \nOK \n', 0],
-  ['mconsole-version', 'uml_mconsole client version 2\n', 0],
-];
+import { fakeMachine, run, RECORDED, UML_VERSION, type FakeMachine } from './mconsole-fake.js';
 
 const haveUmlMconsole = spawnSync('uml_mconsole', [], { stdio: 'ignore' }).error === undefined;
 let dir: string;
