@@ -27,6 +27,7 @@ if (!haveTool('uml_moo') && process.getuid?.() === 0)
   spawnSync('apt-get', ['install', '-y', '-q', 'uml-utilities'], { stdio: 'ignore', timeout: 300_000 });
 const DEBIAN = haveTool('uml_moo') && haveTool('uml_mkcow');
 const needDebian = DEBIAN ? {} : { skip: 'Debian uml-utilities (uml_moo, uml_mkcow) not installable here' };
+const needUml = haveTool('linux') ? {} : { skip: "Debian's user-mode-linux (the `linux` binary) is not installed" };
 
 let dir: string;
 before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tuml-cow-')); });
@@ -200,6 +201,8 @@ describe('interoperability with Debian uml-utilities', needDebian, () => {
     assert.ok(cow.read(0, cow.size).equals(model));
     scribble(cow, model, 3, 200);
     assert.ok(cow.read(0, cow.size).equals(model));
+    // Whole pages only (each bitmap byte is one 4 KiB page): what UML's reads need.
+    assert.ok(cow.bitmap.every((b) => b === 0 || b === 0xff), 'page-granular bitmap');
     cow.close();
     assert.equal(sha(p('i-back.img')), backHash, 'backing file untouched');
     // A fresh open sees the same device.
@@ -302,6 +305,30 @@ describe('interoperability with Debian uml-utilities', needDebian, () => {
     assert.match(ours('moo', 'uml_moo', ['m.cow', 'm-out.img']).stderr,
       /^Size mismatch \(1048576 vs 1049088\) of COW header vs backing file ".*m-back.img"\n$/);
     assert.deepEqual([sha(p('m.cow')), sha(p('m-back.img'))], hashes);
+  });
+});
+
+describe('interoperability with a real UML kernel', needUml, () => {
+  test('UML reads the COW file tuml wrote, and tuml reads what UML wrote to it', () => {
+    const model = makeBacking('k-back.img', 4 * MiB, 70);
+    const cow = CowFile.open(p('k.cow'), { backingFile: p('k-back.img') });
+    scribble(cow, model, 71, 150);
+    cow.close();
+    const patch = randomBytes(3 * 4096, 72);
+    fs.writeFileSync(p('k-patch.bin'), patch);
+    fs.writeFileSync(p('k-init.sh'), '#!/bin/sh\n' +
+      `cat /dev/ubdb > ${p('k-uml-view.img')}\n` +
+      `dd if=${p('k-patch.bin')} of=/dev/ubdb bs=4096 seek=77 conv=notrunc,fsync 2>/dev/null\n` +
+      'sync\nhalt -f\n', { mode: 0o755 });
+    const r = spawnSync('linux', ['mem=64M', `uml_dir=${dir}`, 'umid=tuml-cow-test', 'rootfstype=hostfs', 'rootflags=/', 'rw',
+      `init=${p('k-init.sh')}`, `ubd1=${p('k.cow')}`, 'con0=fd:0,fd:1', 'con=null', 'ssl=null'],
+    { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+    assert.ok(fs.existsSync(p('k-uml-view.img')), `UML did not run the test script:\n${r.stdout}${r.stderr}`);
+    assert.ok(fs.readFileSync(p('k-uml-view.img')).equals(model), 'UML sees the device tuml wrote');
+    patch.copy(model, 77 * 4096);
+    const again = CowFile.open(p('k.cow'), { readOnly: true });
+    assert.ok(again.read(0, again.size).equals(model), 'tuml sees what UML wrote');
+    again.close();
   });
 });
 
@@ -424,11 +451,11 @@ describe('CowFile I/O', () => {
       return b;
     };
     assert.ok(onDisk().equals(cow.bitmap), 'file bitmap == memory bitmap after every write');
+    // Written sectors rounded out to whole 4 KiB pages: one bitmap byte per page.
     const expected = Buffer.alloc(bitmapLen);
-    for (const [off, len] of spans)
-      for (let s = Math.floor(off / 512); s <= Math.floor((off + len - 1) / 512); s++) setBit(expected, s);
-    assert.ok(onDisk().equals(expected), 'exactly the written sectors');
-    // Partial sectors were completed from the backing file.
+    for (const [off, len] of spans) expected.fill(0xff, Math.floor(off / 4096), Math.ceil((off + len) / 4096));
+    assert.ok(onDisk().equals(expected), 'exactly the written pages');
+    // Partial pages were completed from the backing file.
     assert.ok(cow.read(0, MiB).equals(model));
     cow.close();
     const again = CowFile.open(p('bm.cow'));

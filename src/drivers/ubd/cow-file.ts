@@ -1,7 +1,7 @@
 // A UML COW file over its backing file, as ubd_kern.c opens and uses it: open-time checks
 // (open_ubd_file, backing_file_mismatch, path_requires_switch) with UML's messages,
-// creation on first use (create_cow_file/init_cow_file), and sector-granular copy-on-write
-// with the bitmap kept in memory and every changed bitmap byte written back.
+// creation on first use (create_cow_file/init_cow_file), and copy-on-write at byte granularity
+// in whole pages, with the bitmap kept in memory and every changed bitmap byte written back.
 import * as fs from 'node:fs';
 import type { BlockBackend, BlockBackendOptions } from './block-backend.js';
 import {
@@ -278,23 +278,28 @@ export class CowFile implements BlockBackend {
     checkRange(this.size, offset, data.length);
     if (data.length === 0) return;
     const end = offset + data.length;
-    const first = Math.floor(offset / SECTOR_SIZE);
     const last = Math.floor((end - 1) / SECTOR_SIZE);
     if (last >= this.coveredSectors)
       throw new CowError(EIO, `sector ${last} lies beyond the COW bitmap of "${this.cowPath}" (V${this.header.version} rounding bug)`);
 
-    // A sector not yet in the COW file goes there whole: fill the bytes around a partial
-    // write from the backing file.
-    const headFill = offset % SECTOR_SIZE !== 0 && !testBit(this.bitmap, first);
-    const tailFill = end % SECTOR_SIZE !== 0 && !testBit(this.bitmap, last);
-    const wStart = headFill ? first * SECTOR_SIZE : offset;
-    const wEnd = tailFill ? (last + 1) * SECTOR_SIZE : end;
+    // Data goes into the COW file in whole 4 KiB pages, as UML's own page-cache writes do:
+    // UML's do_io() mis-advances its offset when one page-sized segment is split between
+    // the COW and the backing file (it adds only the last run's length), so a page that is
+    // half in the COW file makes a real UML read the following pages from the wrong place.
+    // A partial page not yet entirely in the COW file is completed with its current contents.
+    const pageStart = Math.floor(offset / PAGE_SIZE) * PAGE_SIZE;
+    const pageEnd = Math.min(Math.ceil(end / PAGE_SIZE) * PAGE_SIZE, this.size, this.coveredSectors * SECTOR_SIZE);
+    const tailPage = Math.floor((end - 1) / PAGE_SIZE) * PAGE_SIZE;
+    const headFill = offset > pageStart && !this.allInCow(pageStart, Math.min(pageStart + PAGE_SIZE, pageEnd));
+    const tailFill = end < pageEnd && !this.allInCow(tailPage, pageEnd);
+    const wStart = headFill ? pageStart : offset;
+    const wEnd = tailFill ? pageEnd : end;
     let buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     if (wStart !== offset || wEnd !== end) {
-      const merged = Buffer.alloc(wEnd - wStart);
-      if (headFill) preadFull(this.backingFd, merged, wStart, 0, SECTOR_SIZE);
-      if (tailFill && !(headFill && first === last))
-        preadFull(this.backingFd, merged, last * SECTOR_SIZE, merged.length - SECTOR_SIZE, SECTOR_SIZE);
+      const merged = Buffer.allocUnsafe(wEnd - wStart);
+      if (headFill) this.read(pageStart, Math.min(PAGE_SIZE, wEnd - pageStart)).copy(merged, 0);
+      if (tailFill && !(headFill && tailPage === pageStart))
+        this.read(tailPage, pageEnd - tailPage).copy(merged, tailPage - wStart);
       buf.copy(merged, offset - wStart);
       buf = merged;
     }
@@ -303,7 +308,7 @@ export class CowFile implements BlockBackend {
 
     let lo = -1;
     let hi = -1;
-    for (let s = first; s <= last; s++) {
+    for (let s = Math.floor(wStart / SECTOR_SIZE); s < Math.ceil(wEnd / SECTOR_SIZE); s++) {
       if (testBit(this.bitmap, s)) continue;
       setBit(this.bitmap, s);
       if (lo < 0) lo = s >>> 3;
@@ -311,6 +316,12 @@ export class CowFile implements BlockBackend {
     }
     // Every byte that changed, in one write: never a partial bitmap (UML's 2006 bug).
     if (lo >= 0) pwriteFull(this.cowFd, this.bitmap, this.layout.bitmapOffset + lo, lo, hi - lo + 1);
+  }
+
+  /** Are all sectors of [from, to) (sector-aligned byte offsets) in the COW file? */
+  private allInCow(from: number, to: number): boolean {
+    for (let s = from / SECTOR_SIZE; s < to / SECTOR_SIZE; s++) if (!testBit(this.bitmap, s)) return false;
+    return true;
   }
 
   flush(): void {
