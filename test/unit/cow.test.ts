@@ -388,6 +388,24 @@ describe('CowFile open-time checks', () => {
     throwsCow(() => openBlockBackend(cow, { noCow: true, backingFile: back }), /Can't specify both 'd' and a cow file/);
   });
 
+  test('host locks: write lock on the COW file, read lock on the backing file, none when shared', () => {
+    const { cow, back } = freshCow('lk');
+    const calls: Array<[boolean, string]> = [];
+    const lock = (fd: number, write: boolean): void => { calls.push([write, fs.readlinkSync(`/proc/self/fd/${fd}`)]); };
+    CowFile.open(cow, { lock }).close();
+    assert.deepEqual(calls, [[true, cow], [false, back]]);
+    const lines: string[] = [];
+    calls.length = 0;
+    CowFile.open(cow, { lock, shared: true, log: (l) => lines.push(l) }).close();
+    assert.deepEqual(calls, []);
+    assert.deepEqual(lines, [`Not locking "${cow}" on the host`, `Not locking "${back}" on the host`]);
+    const before = sha(cow);
+    const busy = (): void => { throw Object.assign(new Error('locked'), { code: 'EAGAIN', errno: -11 }); };
+    throwsCow(() => CowFile.open(cow, { lock: busy }), /^Failed to lock '.*lk.cow', err = 11$/);
+    throwsCow(() => RawImage.open(back, { lock: busy }), /^Failed to lock/);
+    assert.equal(sha(cow), before);
+  });
+
   test('a missing backing file is an error, and no COW file is left behind', () => {
     throwsCow(() => CowFile.open(p('nb.cow'), { backingFile: p('no-such.img') }), /mtime request failed, err = 2/);
     assert.equal(fs.existsSync(p('nb.cow')), false);

@@ -8,7 +8,7 @@ import {
   COW_HEADER_MAX_SIZE, CowError, CowHeader, CowLayout, EINVAL, EIO, EROFS, PAGE_SIZE, PATH_LEN_V1, PATH_LEN_V3,
   SECTOR_SIZE, cowLayout, newCowHeader, parseCowHeader, serializeCowHeader, setBit, testBit,
 } from './cow-header.js';
-import { errnoOf, hostFileSize, mtimeSeconds, openHostFile, preadFull, pwriteFull } from './host-file.js';
+import { errnoOf, hostFileSize, lockHostFile, mtimeSeconds, openHostFile, preadFull, pwriteFull } from './host-file.js';
 import { checkRange, roundBlock } from './raw-image.js';
 
 export interface CowFileOptions extends BlockBackendOptions {
@@ -173,7 +173,7 @@ export class CowFile implements BlockBackend {
     let backingFd = -1;
     try {
       if (opts.shared) log(`Not locking "${cowPath}" on the host`);
-      else opts.lock?.(fd, writable);
+      else lockHostFile(opts.lock, fd, writable, cowPath);
 
       const head = Buffer.alloc(COW_HEADER_MAX_SIZE);
       const n = preadFull(fd, head, 0);
@@ -220,7 +220,7 @@ export class CowFile implements BlockBackend {
         throw new CowError(errnoOf(e), `Failed to open backing file '${backing}', errno = ${errnoOf(e)}`);
       }
       if (opts.shared) log(`Not locking "${backing}" on the host`);
-      else opts.lock?.(backingFd, false);
+      else lockHostFile(opts.lock, backingFd, false, backing);
       return new CowFile(cowPath, backing, fd, backingFd, header, layout, bitmap,
                          roundBlock(Number(header.size)), !writable);
     } catch (e) {

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
+import { CowError } from './cow-header.js';
 
 /**
  * Takes the host lock UML takes with fcntl (os_lock_file): a write lock when the device is
@@ -11,6 +12,16 @@ import { getSystemErrorMap } from 'node:util';
  * Node has no fcntl locks; src/host provides one (the ubd driver passes it in).
  */
 export type HostFileLock = (fd: number, write: boolean) => void;
+
+/** Takes the lock as open_ubd_file does, failing with UML's message. */
+export function lockHostFile(lock: HostFileLock | undefined, fd: number, write: boolean, path: string): void {
+  if (!lock) return;
+  try {
+    lock(fd, write);
+  } catch (e) {
+    throw new CowError(errnoOf(e), `Failed to lock '${path}', err = ${errnoOf(e)}`);
+  }
+}
 
 /** The errno number of a Node system error (or EIO for anything else). */
 export function errnoOf(e: unknown): number {

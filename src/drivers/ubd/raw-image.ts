@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import type { BlockBackend, BlockBackendOptions } from './block-backend.js';
 import { CowError, EINVAL, EROFS, SECTOR_SIZE } from './cow-header.js';
-import { hostFileSize, openHostFile, preadFull, pwriteFull } from './host-file.js';
+import { hostFileSize, lockHostFile, openHostFile, preadFull, pwriteFull } from './host-file.js';
 
 export function checkRange(size: number, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size)
@@ -23,7 +23,7 @@ export class RawImage implements BlockBackend {
     const { fd, writable } = openHostFile(path, !opts.readOnly, !!opts.sync);
     try {
       if (opts.shared) opts.log?.(`Not locking "${path}" on the host`);
-      else opts.lock?.(fd, writable);
+      else lockHostFile(opts.lock, fd, writable, path);
       return new RawImage(path, fd, roundBlock(hostFileSize(fs.fstatSync(fd))), !writable);
     } catch (e) {
       fs.closeSync(fd);
