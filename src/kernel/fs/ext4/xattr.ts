@@ -107,7 +107,7 @@ export class XattrStore {
     let room = area ? area.end - area.start - 4 - 4 : -1; // magic + terminator
     for (const it of items) {
       const need = entryLen(it.suffix.length) + valueLen(it.value.length);
-      if (inBlk.length === 0 && room >= need) { inIno.push(it); room -= need; } else inBlk.push(it);
+      if (room >= need) { inIno.push(it); room -= need; } else inBlk.push(it);
     }
     if (area) {
       const r = inode.raw;
