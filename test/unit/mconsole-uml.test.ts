@@ -34,10 +34,20 @@ before(async () => {
   notify = UnixDgramSocket.open(4096);
   notify.bind(sockaddrUn(`${dir}/notify`));
   uml = spawn(LINUX, ['mem=64M', 'rootfstype=hostfs', 'rootflags=/', 'ro', 'init=/bin/sh', 'con=null', 'con0=null,fd:1',
-    'umid=t1', `uml_dir=${dir}`, `mconsole=notify:${dir}/notify`], { stdio: ['ignore', 'ignore', 'ignore'], detached: true });
+    'umid=t1', `uml_dir=${dir}`, `mconsole=notify:${dir}/notify`], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+  // Consoles register with mconsole late in boot: wait until init runs.
+  let bootLog = '';
+  const booted = new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), 15000);
+    uml!.stdout!.on('data', (d: Buffer) => {
+      bootLog += d.toString();
+      if (bootLog.includes('Run /bin/sh')) { clearTimeout(t); resolve(true); }
+    });
+    uml!.once('exit', () => { clearTimeout(t); resolve(false); });
+  });
   // The notify packet is UML's own "mconsole is up" signal.
   notifyPacket = await recvWithin(notify, 15000);
-  if (!notifyPacket) { skip = 'linux.uml did not boot within 15 s here'; return; }
+  if (!notifyPacket || !(await booted)) { skip = 'linux.uml did not boot within 15 s here'; return; }
   version = (await run('uml_mconsole', [sock, 'version'])).stdout.replace(/^OK /, '').replace(/\n$/, '');
 });
 
