@@ -157,7 +157,7 @@ export class UmlSwitch {
       c.write(this.dataAddr);
     });
     c.on('close', () => {
-      if (port === null) return;
+      if (port === null || this.closed) return;
       this.log('Disconnect');
       this.removePort(port);
     });
