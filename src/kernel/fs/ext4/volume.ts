@@ -5,7 +5,7 @@
 // with the in-memory state consistent, so any commit point yields an e2fsck-clean disk.
 import {
   E2BIG, EEXIST, EFBIG, EINVAL, EIO, EISDIR, EMLINK, ENAMETOOLONG, ENODATA, ENOENT, ENOTDIR, ENOTEMPTY,
-  EPERM, EROFS,
+  EPERM, ERANGE, EROFS,
 } from '../../abi/errno.js';
 import { Errno } from '../../errno.js';
 import { BitmapAllocator } from './bitmap-alloc.js';
@@ -22,7 +22,7 @@ import {
 } from './inode.js';
 import { Journal, type JournalIo } from './journal.js';
 import {
-  COMPAT_EXT_ATTR, COMPAT_HAS_JOURNAL, EXT4_SUPER_MAGIC, INCOMPAT_64BIT, INCOMPAT_EXTENTS, INCOMPAT_INLINE_DATA,
+  COMPAT_EXT_ATTR, COMPAT_HAS_JOURNAL, EXT4_SUPER_MAGIC, INCOMPAT_EXTENTS,
   INCOMPAT_JOURNAL_DEV, INCOMPAT_MMP, INCOMPAT_RECOVER, INCOMPAT_SUPPORTED_READ, RO_COMPAT_DIR_NLINK,
   RO_COMPAT_LARGE_FILE, RO_COMPAT_SUPPORTED_WRITE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock,
 } from './superblock.js';
@@ -177,9 +177,7 @@ export class Ext4Volume implements Ext4Context {
     this.sb.wtime = now().sec;
     this.sb.updateChecksum();
     this.dev.write(SUPERBLOCK_OFFSET, this.sb.raw);
-    const { block, off } = this.sbLocation();
-    this.cache.invalidate(block);
-    void off;
+    this.cache.invalidate(this.sbLocation().block);
     this.dev.flush();
   }
 
@@ -231,7 +229,6 @@ export class Ext4Volume implements Ext4Context {
     const { block, off } = this.sbLocation();
     const fresh = this.readRaw(block).subarray(off, off + SUPERBLOCK_SIZE);
     fresh.copy(this.sb.raw);
-    for (const k of [...Array(0)]) void k;
     // Everything cached before replay may be stale.
     (this as { cache: BlockCache }).cache = new BlockCache(this.blockSize, (b) => this.readRaw(b));
     this.gdt = new GroupDescTable(this.sb, (b) => this.cache.get(b));
@@ -420,7 +417,7 @@ export class Ext4Volume implements Ext4Context {
   setXattr(ino: number, name: string, value: Buffer, flags = 0): void {
     this.assertWritable();
     if (name === 'system.data') throw new Errno(EPERM);
-    if (name.length > 255 + 10) throw new Errno(ERANGE_());
+    if (name.length > 255 + 10) throw new Errno(ERANGE);
     if (value.length > this.blockSize) throw new Errno(E2BIG);
     const i = this.live(ino);
     const list = this.xattrs.list(i);
@@ -432,7 +429,7 @@ export class Ext4Volume implements Ext4Context {
     this.xattrs.store(i, next);
     i.ctime = now();
     this.writeInode(i);
-    this.markFeature(() => { if (!this.sb.hasCompat(COMPAT_EXT_ATTR)) this.sb.raw.writeUInt32LE(this.sb.featureCompat | COMPAT_EXT_ATTR, 0x5c); });
+    if (!this.sb.hasCompat(COMPAT_EXT_ATTR)) this.sb.raw.writeUInt32LE(this.sb.featureCompat | COMPAT_EXT_ATTR, 0x5c);
     this.endOp();
   }
 
@@ -453,8 +450,6 @@ export class Ext4Volume implements Ext4Context {
     if (this.readOnly) throw new Errno(EROFS);
     if (!this.mounted) throw new Errno(EIO, 'ext4: volume is unmounted');
   }
-
-  private markFeature(f: () => void): void { f(); }
 
   /** Commit when enough metadata is dirty; each API call ends consistent. */
   private endOp(): void {
@@ -563,7 +558,9 @@ export class Ext4Volume implements Ext4Context {
     i.uid = uid;
     i.gid = gid;
     i.linksCount = 1;
-    if (this.sb.inodeSize > EXT4_GOOD_OLD_INODE_SIZE) i.extraIsize = Math.max(32, this.sb.wantExtraIsize, this.sb.minExtraIsize) > this.sb.inodeSize - EXT4_GOOD_OLD_INODE_SIZE ? this.sb.inodeSize - EXT4_GOOD_OLD_INODE_SIZE : Math.max(32, this.sb.wantExtraIsize);
+    if (this.sb.inodeSize > EXT4_GOOD_OLD_INODE_SIZE) {
+      i.extraIsize = Math.min(Math.max(32, this.sb.wantExtraIsize, this.sb.minExtraIsize), this.sb.inodeSize - EXT4_GOOD_OLD_INODE_SIZE);
+    }
     const t = now();
     i.atime = t; i.mtime = t; i.ctime = t; i.crtime = t;
     i.generation = (Math.random() * 2 ** 32) >>> 0;
@@ -947,7 +944,3 @@ export class Ext4Volume implements Ext4Context {
     this.dev.close();
   }
 }
-
-function ERANGE_(): number { return 34; }
-void INCOMPAT_64BIT;
-void INCOMPAT_INLINE_DATA;

@@ -2,7 +2,7 @@
 // (h_refcount shared blocks are copied on write). get/set work on the whole list; the
 // layout is rebuilt on every change, in-inode first, with entry and block hashes and the
 // block checksum that e2fsck verifies.
-import { E2BIG, EIO, ENOSPC } from '../../abi/errno.js';
+import { E2BIG, EIO, ENOSPC, EOPNOTSUPP } from '../../abi/errno.js';
 import { Errno } from '../../errno.js';
 import type { Ext4Context } from './context.js';
 import { crc32c } from './crc32c.js';
@@ -27,7 +27,7 @@ function splitName(name: string): { index: number; suffix: Buffer } {
     if (index === 2 || index === 3 || index === 8) { if (name === p) return { index, suffix: Buffer.alloc(0) }; continue; }
     if (name.startsWith(p) && name.length > p.length) return { index, suffix: Buffer.from(name.slice(p.length)) };
   }
-  throw new Errno(95 /* EOPNOTSUPP: no namespace for this name */);
+  throw new Errno(EOPNOTSUPP, `ext4: no xattr namespace for ${name}`);
 }
 
 function joinName(index: number, suffix: Buffer): string {
