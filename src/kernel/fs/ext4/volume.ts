@@ -138,6 +138,7 @@ export class Ext4Volume implements Ext4Context {
     }
     const v = new Ext4Volume(dev, raw, readOnly);
     v.setupJournal();
+    v.verifyGroupDescs();
     v.computeOverhead();
     if (!readOnly) {
       v.processOrphans();
@@ -235,6 +236,13 @@ export class Ext4Volume implements Ext4Context {
     this.alloc = new BitmapAllocator(this.sb, this.gdt, this.cache);
   }
 
+  private verifyGroupDescs(): void {
+    if (!this.gdt.hasChecksums()) return;
+    for (let g = 0; g < this.sb.groupCount; g++) {
+      if (this.gdt.checksum(g) !== this.gdt.get(g).checksum) throw new Errno(EIO, `ext4: group descriptor ${g} checksum mismatch`);
+    }
+  }
+
   private computeOverhead(): void {
     const sb = this.sb;
     const itb = Math.ceil((sb.inodesPerGroup * sb.inodeSize) / this.blockSize);
@@ -278,6 +286,7 @@ export class Ext4Volume implements Ext4Context {
     const i = this.iget(ino);
     if (i.linksCount === 0 && !this.pinned.has(ino) && ino !== EXT4_ROOT_INO) throw new Errno(ENOENT, `ext4: inode ${ino} is not in use`);
     if (i.mode === 0) throw new Errno(ENOENT, `ext4: inode ${ino} is not in use`);
+    if (this.metadataCsum && !i.checksumValid(this.csumSeed)) throw new Errno(EIO, `ext4: inode ${ino} checksum mismatch`);
     return i;
   }
 
