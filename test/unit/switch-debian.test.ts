@@ -6,19 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DaemonTransport } from '../../src/drivers/net/daemon.js';
-import { BROADCAST, frame, FrameQueue, mac, tempDir } from './switch-helpers.js';
-
-/** Path of a host tool, installing its Debian package once if it is missing. */
-export function ensureTool(bin: string, pkg: string): string | null {
-  const which = (): string | null => {
-    const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
-    return r.status === 0 ? r.stdout.trim() : null;
-  };
-  const found = which();
-  if (found) return found;
-  spawnSync('apt-get', ['install', '-y', pkg], { stdio: 'ignore', timeout: 120_000 });
-  return which();
-}
+import { BROADCAST, ensureTool, frame, FrameQueue, mac, tempDir } from './switch-helpers.js';
 
 const umlSwitch = ensureTool('uml_switch', 'uml-utilities');
 const skip = umlSwitch === null ? 'uml_switch (Debian uml-utilities) is not installed and could not be installed' : false;

@@ -1,4 +1,5 @@
 // Shared by the switch*.test.ts files: frames, a receive queue per transport, temp dirs.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -64,4 +65,16 @@ export class FrameQueue {
 
 export function tempDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tuml-${tag}-`));
+}
+
+/** Path of a host tool, installing its Debian package once if it is missing. */
+export function ensureTool(bin: string, pkg: string): string | null {
+  const which = (): string | null => {
+    const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : null;
+  };
+  const found = which();
+  if (found) return found;
+  spawnSync('apt-get', ['install', '-y', pkg], { stdio: 'ignore', timeout: 120_000 });
+  return which();
 }

@@ -15,6 +15,11 @@ export interface DaemonOptions {
 
 export const DAEMON_DEFAULTS: DaemonOptions = { sockType: 'unix', ctlSock: DEFAULT_CTL_SOCK };
 
+/** UML's configure-time description (daemon_init). */
+export function daemonInfo(o: DaemonOptions): string {
+  return `daemon backend (uml_switch version ${SWITCH_VERSION}) - ${o.sockType}:${o.ctlSock}`;
+}
+
 /** Microseconds of the wall clock, like gettimeofday's tv_usec. */
 function usecsNow(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000) % 1_000_000;
@@ -56,7 +61,8 @@ export class DaemonTransport extends TransportBase {
     const ctl = await new Promise<net.Socket>((resolve, reject) => {
       const s = net.createConnection({ path: opts.ctlSock });
       s.once('connect', () => { s.removeAllListeners('error'); resolve(s); });
-      s.once('error', (e) => reject(new Error(`daemon_open : control connect failed, errno = ${errnoOf(e)} (${opts.ctlSock}: ${e.message})`)));
+      // UML's exact words; the host's own error (with the path) rides along as the cause.
+      s.once('error', (e) => reject(new Error(`daemon_open : control connect failed, errno = ${errnoOf(e)}`, { cause: e })));
     });
     let data: UnixDgramSocket | null = null;
     try {
@@ -100,7 +106,7 @@ export class DaemonTransport extends TransportBase {
   }
 
   info(): string {
-    return `daemon backend (uml_switch version ${SWITCH_VERSION}) - ${this.opts.sockType}:${this.opts.ctlSock}`;
+    return daemonInfo(this.opts);
   }
 }
 

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { CaptureTransport, PcapWriter } from './pcap.js';
 import { formatMac, type NetTransport } from './transport.js';
-import { EthConfigError, openTransport, TRANSPORTS, type LogLine, type TransportConfig } from './transports.js';
+import { EthConfigError, openTransport, transportInfo, TRANSPORTS, type LogLine, type TransportConfig } from './transports.js';
 
 export { EthConfigError, type LogLine, type TransportConfig } from './transports.js';
 
@@ -110,9 +110,9 @@ export function parseEthCaptureSwitch(arg: string): { index: number; file: strin
   return m ? { index: Number(m[1]), file: m[2] } : null;
 }
 
-/** UML's configure-time line: "Netdevice N (mac) : <transport info>". */
-export function netdeviceBanner(cfg: EthConfig, transport: NetTransport): string {
-  return `Netdevice ${cfg.index} (${formatMac(cfg.mac)}) : ${transport.info()}`;
+/** UML's configure-time line (eth_configure): "Netdevice N (mac) : <transport info>". */
+export function netdeviceBanner(cfg: EthConfig): string {
+  return `Netdevice ${cfg.index} (${formatMac(cfg.mac)}) : ${transportInfo(cfg.transport)}`;
 }
 
 /** Open the host side of a configured device, capturing to `pcapFile` when given. */

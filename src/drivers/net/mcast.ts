@@ -18,6 +18,11 @@ export interface McastOptions {
 
 export const MCAST_DEFAULTS: McastOptions = { addr: '239.192.168.1', port: 1102, ttl: 1 };
 
+/** UML's configure-time description (umcast_init). */
+export function mcastInfo(o: McastOptions): string {
+  return `mcast backend multicast address: ${o.addr}:${o.port}, TTL:${o.ttl}`;
+}
+
 export class McastTransport extends TransportBase {
   readonly name = 'mcast';
   private closed = false;
@@ -62,6 +67,6 @@ export class McastTransport extends TransportBase {
   }
 
   info(): string {
-    return `mcast backend multicast address: ${this.opts.addr}:${this.opts.port}, TTL:${this.opts.ttl}`;
+    return mcastInfo(this.opts);
   }
 }

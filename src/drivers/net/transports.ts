@@ -1,10 +1,10 @@
 // The table of host transports for ethN= (UML's `struct transport` list, net_kern.c): each
 // entry parses its part of the spec as its *_setup() function does and opens the link.
 // A new transport (tuntap, vde, slirp) is one new entry here plus its own module.
-import { DAEMON_DEFAULTS, DaemonTransport, type DaemonOptions } from './daemon.js';
-import { MCAST_DEFAULTS, McastTransport, type McastOptions } from './mcast.js';
+import { DAEMON_DEFAULTS, daemonInfo, DaemonTransport, type DaemonOptions } from './daemon.js';
+import { MCAST_DEFAULTS, mcastInfo, McastTransport, type McastOptions } from './mcast.js';
 import type { NetTransport } from './transport.js';
-import { UCAST_DEFAULTS, UcastTransport, type UcastOptions } from './ucast.js';
+import { UCAST_DEFAULTS, ucastInfo, UcastTransport, type UcastOptions } from './ucast.js';
 
 /** A kernel-log line as UML would printk it (level: 3 err, 4 warning, 6 info). */
 export interface LogLine {
@@ -111,6 +111,15 @@ const ucast: TransportKind = {
 
 /** In UML's registration order; matching is by name followed by ',' or the end. */
 export const TRANSPORTS: readonly TransportKind[] = [daemon, mcast, ucast];
+
+/** What UML prints for a configured transport after "Netdevice N (mac) : ". */
+export function transportInfo(config: TransportConfig): string {
+  switch (config.name) {
+    case 'daemon': return daemonInfo(config.options);
+    case 'mcast': return mcastInfo(config.options);
+    case 'ucast': return ucastInfo(config.options);
+  }
+}
 
 /** Open the host side of a configured transport. */
 export async function openTransport(config: TransportConfig): Promise<NetTransport> {

@@ -14,6 +14,11 @@ export interface UcastOptions {
 
 export const UCAST_DEFAULTS: UcastOptions = { addr: '127.0.0.1', listenPort: 1102, remotePort: 1102 };
 
+/** UML's configure-time description (umcast_init). */
+export function ucastInfo(o: UcastOptions): string {
+  return `ucast backend address: ${o.addr}:${o.remotePort} listen port: ${o.listenPort}`;
+}
+
 export class UcastTransport extends TransportBase {
   readonly name = 'ucast';
   private closed = false;
@@ -50,6 +55,6 @@ export class UcastTransport extends TransportBase {
   }
 
   info(): string {
-    return `ucast backend address: ${this.opts.addr}:${this.opts.remotePort} listen port: ${this.opts.listenPort}`;
+    return ucastInfo(this.opts);
   }
 }
