@@ -1,7 +1,9 @@
 // tuml switch = uml_switch: a virtual Ethernet switch (or hub, -hub) for UMLs and tumls,
 // with uml_switch's options, messages and default control socket (/tmp/uml.ctl).
 // Differences: -tap and -compat-v0 are reported unsupported for now; a full or vanished
-// port loses frames instead of stalling the switch.
+// port loses frames instead of stalling the switch. tuml-only options (left out of the usage
+// text, which stays uml_switch's): -loss <percent>, -reorder <percent>, -seed <n> make a bad
+// link for testing what runs over it.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,9 @@ interface SwitchArgs {
   tap: string | null;
   daemon: boolean;
   compatV0: boolean;
+  loss: number;
+  reorder: number;
+  seed: number;
 }
 
 function usage(prog: string): number {
@@ -27,7 +32,11 @@ function usage(prog: string): number {
 }
 
 function parseArgs(argv: string[], prog: string): SwitchArgs | null {
-  const a: SwitchArgs = { ctl: DEFAULT_CTL_SOCK, hub: false, tap: null, daemon: false, compatV0: false };
+  const a: SwitchArgs = { ctl: DEFAULT_CTL_SOCK, hub: false, tap: null, daemon: false, compatV0: false, loss: 0, reorder: 0, seed: 1 };
+  const percent = (v: string | undefined): number | null => {
+    const n = v === undefined || v.trim() === '' ? NaN : Number(v);
+    return Number.isFinite(n) && n >= 0 && n <= 100 ? n : null;
+  };
   for (let i = 0; i < argv.length; i++) {
     switch (argv[i]) {
       case '-unix':
@@ -49,6 +58,21 @@ function parseArgs(argv: string[], prog: string): SwitchArgs | null {
       case '-compat-v0':
         a.compatV0 = true;
         break;
+      case '-loss':
+      case '-reorder': {
+        const n = percent(argv[i + 1]);
+        if (n === null) return null;
+        if (argv[i] === '-loss') a.loss = n; else a.reorder = n;
+        i++;
+        break;
+      }
+      case '-seed': {
+        const n = Number(argv[i + 1]);
+        if (!Number.isInteger(n)) return null;
+        a.seed = n;
+        i++;
+        break;
+      }
       default:
         return null;
     }
@@ -72,7 +96,8 @@ export async function main(argv: string[], prog = 'tuml switch'): Promise<number
   const readyFd = process.env[READY_FD_ENV] !== undefined ? Number(process.env[READY_FD_ENV]) : null;
   let sw: UmlSwitch;
   try {
-    sw = await UmlSwitch.start({ ctlPath: args.ctl, hub: args.hub, log: (l) => process.stdout.write(l + '\n') });
+    const impair = args.loss > 0 || args.reorder > 0 ? { lossPercent: args.loss, reorderPercent: args.reorder, seed: args.seed } : undefined;
+    sw = await UmlSwitch.start({ ctlPath: args.ctl, hub: args.hub, impair, log: (l) => process.stdout.write(l + '\n') });
   } catch (e) {
     const msg = `${prog}: ${args.ctl}: ${(e as Error).message}`;
     process.stderr.write(msg + '\n');

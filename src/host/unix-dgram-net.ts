@@ -24,11 +24,13 @@ const SUN_PATH_SIZE = 108;
 const libc = koffi.load('libc.so.6');
 const socketRaw = libc.func('int socket(int domain, int type, int protocol)') as
   (domain: number, type: number, protocol: number) => number;
+const connectRaw = libc.func('int connect(int fd, const uint8_t *addr, uint32_t len)') as
+  (fd: number, addr: Buffer, len: number) => number;
 const bindRaw = libc.func('int bind(int fd, const uint8_t *addr, uint32_t len)') as
   (fd: number, addr: Buffer, len: number) => number;
 const sendtoRaw = libc.func(
   'intptr_t sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t alen)') as
-  (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, alen: number) => number;
+  (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, alen: number) => number;
 const recvfromRaw = libc.func(
   'intptr_t recvfrom(int fd, _Out_ uint8_t *buf, size_t len, int flags, _Out_ uint8_t *addr, _Inout_ uint32_t *alen)') as
   (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, alen: number[]) => number;
@@ -68,18 +70,31 @@ export interface Datagram {
   from: Buffer;
 }
 
+type PollEvents = { readable: boolean; writable: boolean };
 interface PollHandle {
+  start(opts: PollEvents, cb: (status: number, ev: PollEvents) => void): void;
   close(): void;
   unref(): void;
   ref(): void;
 }
-type PollFn = (fd: number, opts: { readable: boolean }, cb: (status: number, ev: { readable: boolean }) => void) => PollHandle;
+type PollFn = (fd: number, opts: PollEvents, cb: (status: number, ev: PollEvents) => void) => PollHandle;
 const uvPoll = (koffi as unknown as { node: { poll: PollFn } }).node.poll;
+
+/** Frames a socket holds for a busy peer before it starts dropping them. */
+export const DEFAULT_TX_QUEUE = 1024;
 
 /** A non-blocking AF_UNIX datagram socket driven by the Node event loop. */
 export class UnixDgramSocket {
   private closed = false;
   private poll: PollHandle | null = null;
+  private rxCb: ((d: Datagram) => void) | null = null;
+  private rxErr: ((e: HostSocketError) => void) | undefined;
+  private unref = false;
+  /** Datagrams waiting for the peer to have room (see queueTo). */
+  private readonly txQueue: { data: Buffer; to: Buffer | null }[] = [];
+  txQueueLimit = DEFAULT_TX_QUEUE;
+  /** Datagrams given up on: queue full, or the peer gone. */
+  txDropped = 0;
   private readonly rxBuf: Buffer;
   private readonly rxAddr = Buffer.alloc(SOCKADDR_UN_SIZE);
 
@@ -97,6 +112,14 @@ export class UnixDgramSocket {
   /** bind() with exactly `addr.length` bytes of address (uml_switch peers use all 110). */
   bind(addr: Buffer): void {
     if (bindRaw(this.fd, addr, addr.length) < 0) throw new HostSocketError(koffi.errno(), 'bind');
+  }
+
+  /**
+   * connect() to a peer. Besides fixing the destination, this is what makes POLLOUT mean
+   * "the peer has room" for AF_UNIX datagrams, so queueTo can wait instead of spinning.
+   */
+  connect(addr: Buffer): void {
+    if (connectRaw(this.fd, addr, addr.length) < 0) throw new HostSocketError(koffi.errno(), 'connect');
   }
 
   /** The bound address, as getsockname() reports it. */
@@ -123,6 +146,51 @@ export class UnixDgramSocket {
     return n < 0 ? koffi.errno() : 0;
   }
 
+  /**
+   * Send, or if the peer is busy (EAGAIN) keep the datagram and send it when the socket
+   * turns writable, in order; `to` null means the connected peer. Only a connected socket
+   * gets a meaningful writable signal. Beyond txQueueLimit datagrams are dropped, like a
+   * switch's full buffer. Returns false when this datagram was dropped.
+   */
+  queueTo(data: Buffer, to: Buffer | null): boolean {
+    if (this.closed) return false;
+    if (this.txQueue.length > 0) {
+      if (this.txQueue.length >= this.txQueueLimit) { this.txDropped++; return false; }
+      this.txQueue.push({ data, to });
+      return true;
+    }
+    const e = this.rawSend(data, to);
+    if (e === 0) return true;
+    if (e === EAGAIN) {
+      this.txQueue.push({ data, to });
+      this.rearm();
+      return true;
+    }
+    this.txDropped++;
+    return false;
+  }
+
+  get txQueued(): number {
+    return this.txQueue.length;
+  }
+
+  private rawSend(data: Buffer, to: Buffer | null): number {
+    const n = to === null
+      ? sendtoRaw(this.fd, data, data.length, MSG_DONTWAIT, null, 0)
+      : sendtoRaw(this.fd, data, data.length, MSG_DONTWAIT, to, to.length);
+    return n < 0 ? koffi.errno() : 0;
+  }
+
+  private flushTx(): void {
+    while (this.txQueue.length > 0 && !this.closed) {
+      const { data, to } = this.txQueue[0];
+      const e = this.rawSend(data, to);
+      if (e === EAGAIN) return;
+      if (e !== 0) this.txDropped++;
+      this.txQueue.shift();
+    }
+  }
+
   /** One queued datagram, or null when none is queued. */
   recvFrom(): Datagram | null {
     if (this.closed) return null;
@@ -145,30 +213,57 @@ export class UnixDgramSocket {
    */
   onDatagram(cb: (d: Datagram) => void, onError?: (e: HostSocketError) => void): void {
     if (this.closed) throw new HostSocketError(EBADF, 'poll');
-    this.poll?.close();
-    this.poll = uvPoll(this.fd, { readable: true }, (status) => {
-      if (status < 0) {
-        onError?.(new HostSocketError(-status, 'poll'));
-        return;
+    this.rxCb = cb;
+    this.rxErr = onError;
+    this.rearm();
+  }
+
+  /** (Re)start libuv polling for what is wanted now: datagrams, and room while queued. */
+  private rearm(): void {
+    if (this.closed) return;
+    const want = { readable: this.rxCb !== null, writable: this.txQueue.length > 0 };
+    if (!want.readable && !want.writable) {
+      this.poll?.close();
+      this.poll = null;
+      return;
+    }
+    const handler = (status: number, ev: PollEvents): void => this.onPoll(status, ev);
+    if (this.poll === null) {
+      this.poll = uvPoll(this.fd, want, handler);
+      if (this.unref) this.poll.unref();
+    } else {
+      this.poll.start(want, handler);
+    }
+  }
+
+  private onPoll(status: number, ev: PollEvents): void {
+    if (status < 0) {
+      this.rxErr?.(new HostSocketError(-status, 'poll'));
+      return;
+    }
+    if (ev.writable && this.txQueue.length > 0) {
+      this.flushTx();
+      if (this.txQueue.length === 0) this.rearm();
+    }
+    if (!ev.readable || this.rxCb === null) return;
+    // Drain a bounded batch; libuv polls level-triggered, so leftovers call back again
+    // and one busy socket cannot starve the rest of the loop.
+    for (let i = 0; i < 64 && !this.closed; i++) {
+      let d: Datagram | null;
+      try {
+        d = this.recvFrom();
+      } catch (e) {
+        if (e instanceof HostSocketError) { this.rxErr?.(e); return; }
+        throw e;
       }
-      // Drain a bounded batch; libuv polls level-triggered, so leftovers call back again
-      // and one busy socket cannot starve the rest of the loop.
-      for (let i = 0; i < 64 && !this.closed; i++) {
-        let d: Datagram | null;
-        try {
-          d = this.recvFrom();
-        } catch (e) {
-          if (e instanceof HostSocketError) { onError?.(e); return; }
-          throw e;
-        }
-        if (d === null) return;
-        cb(d);
-      }
-    });
+      if (d === null) return;
+      this.rxCb(d);
+    }
   }
 
   /** Keep (ref) or stop keeping (unref) the process alive while receiving. */
   keepAlive(on: boolean): void {
+    this.unref = !on;
     if (on) this.poll?.ref(); else this.poll?.unref();
   }
 
@@ -178,6 +273,7 @@ export class UnixDgramSocket {
     // Stop polling before the fd number can be reused.
     this.poll?.close();
     this.poll = null;
+    this.txQueue.length = 0;
     closeRaw(this.fd);
   }
 

@@ -3,8 +3,7 @@
 import * as net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { HostSocketError, SOCKADDR_UN_SIZE, UnixDgramSocket } from '../../host/unix-dgram-net.js';
-import { EADDRINUSE } from '../../kernel/abi/errno.js';
-import { abstractDataAddress, DEFAULT_CTL_SOCK, encodeRequestV3, SWITCH_VERSION } from './switch-protocol.js';
+import { bindDataSocket, DEFAULT_CTL_SOCK, encodeRequestV3, SWITCH_VERSION } from './switch-protocol.js';
 import { TransportBase } from './transport.js';
 
 export interface DaemonOptions {
@@ -18,11 +17,6 @@ export const DAEMON_DEFAULTS: DaemonOptions = { sockType: 'unix', ctlSock: DEFAU
 /** UML's configure-time description (daemon_init). */
 export function daemonInfo(o: DaemonOptions): string {
   return `daemon backend (uml_switch version ${SWITCH_VERSION}) - ${o.sockType}:${o.ctlSock}`;
-}
-
-/** Microseconds of the wall clock, like gettimeofday's tv_usec. */
-function usecsNow(): number {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1000) % 1_000_000;
 }
 
 function errnoOf(e: unknown): number {
@@ -67,20 +61,23 @@ export class DaemonTransport extends TransportBase {
     let data: UnixDgramSocket | null = null;
     try {
       data = UnixDgramSocket.open();
-      let local: Buffer | null = null;
-      // Two transports opened in the same microsecond would clash; step the usecs field.
-      for (let usecs = usecsNow(), tries = 0; local === null; usecs = (usecs + 1) % 1_000_000, tries++) {
-        const addr = abstractDataAddress(process.pid, usecs);
-        try {
-          data.bind(addr);
-          local = addr;
-        } catch (e) {
-          if (!(e instanceof HostSocketError) || e.errno !== EADDRINUSE || tries > 1000) {
-            throw new Error(`daemon_open : data bind failed, errno = ${e instanceof HostSocketError ? e.errno : 0}`);
-          }
-        }
+      let local: Buffer;
+      try {
+        local = bindDataSocket(data);
+      } catch (e) {
+        throw new Error(`daemon_open : data bind failed, errno = ${e instanceof HostSocketError ? e.errno : 0}`);
       }
       const reply = await exchangeRequest(ctl, encodeRequestV3(local));
+      // Unlike UML we connect to the switch's socket: then "writable" means the switch has
+      // room, and a burst waits in our queue instead of being lost to the host's tiny
+      // datagram queue (net.unix.max_dgram_qlen, 10 by default). The switch may still send
+      // to us: a connected AF_UNIX socket accepts datagrams from its peer.
+      try {
+        data.connect(reply);
+      } catch (e) {
+        throw new Error(`daemon_open : connect to the switch's data socket failed, errno = ${e instanceof HostSocketError ? e.errno : 0}`);
+      }
+      data.setBufferSizes(1 << 19);
       return new DaemonTransport(opts, ctl, data, reply, local);
     } catch (e) {
       data?.close();
@@ -91,7 +88,7 @@ export class DaemonTransport extends TransportBase {
 
   send(frame: Buffer): void {
     if (this.closed) return;
-    this.countTx(frame, this.data.sendTo(frame, this.switchAddr) === 0);
+    this.countTx(frame, this.data.queueTo(frame, null));
   }
 
   close(): void {

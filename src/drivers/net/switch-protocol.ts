@@ -5,7 +5,8 @@
 // request naming its own SOCK_DGRAM data socket, the switch answers with the 110-byte
 // sockaddr_un of its data socket, and the connection stays open (EOF = port gone).
 // Data: each datagram on the data sockets is one raw Ethernet frame.
-import { SOCKADDR_UN_SIZE } from '../../host/unix-dgram-net.js';
+import { HostSocketError, SOCKADDR_UN_SIZE, type UnixDgramSocket } from '../../host/unix-dgram-net.js';
+import { EADDRINUSE } from '../../kernel/abi/errno.js';
 
 export const SWITCH_MAGIC = 0xfeedface;
 export const SWITCH_VERSION = 3;
@@ -77,19 +78,23 @@ export function abstractDataAddress(pid: number, usecs: number): Buffer {
   return b;
 }
 
+/** Microseconds of the wall clock, like gettimeofday's tv_usec. */
+function usecsNow(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000) % 1_000_000;
+}
+
 /**
- * A key that identifies a peer's data socket whether it came from a request (always 110
- * bytes) or from recvfrom (addrlen bytes): a named path up to its NUL, an abstract name
- * without trailing zero bytes.
+ * Bind `sock` to a fresh abstract {zero, pid, usecs} address and return it. Two sockets
+ * bound in the same microsecond would clash, so the usecs field steps on EADDRINUSE.
  */
-export function addressKey(addr: Buffer): string {
-  const path = addr.subarray(2);
-  if (path.length === 0) return '';
-  if (path[0] !== 0) {
-    const nul = path.indexOf(0);
-    return 'p' + path.subarray(0, nul < 0 ? path.length : nul).toString('hex');
+export function bindDataSocket(sock: UnixDgramSocket): Buffer {
+  for (let usecs = usecsNow(), tries = 0; ; usecs = (usecs + 1) % 1_000_000, tries++) {
+    const addr = abstractDataAddress(process.pid, usecs);
+    try {
+      sock.bind(addr);
+      return addr;
+    } catch (e) {
+      if (!(e instanceof HostSocketError) || e.errno !== EADDRINUSE || tries > 1000) throw e;
+    }
   }
-  let end = path.length;
-  while (end > 1 && path[end - 1] === 0) end--;
-  return 'a' + path.subarray(0, end).toString('hex');
 }

@@ -1,13 +1,15 @@
 // A uml_switch: a virtual Ethernet switch (or hub) whose ports are UMLs and tumls speaking
 // the daemon protocol (switch-protocol.ts). Behaviour follows uml_utilities' uml_switch:
-// one SOCK_STREAM control socket, one SOCK_DGRAM data socket, ports told apart by the
-// sender's address, source MACs learned with a 100 s expiry swept every 2 s, group and
-// unknown destinations flooded to every port but the one the frame came in on.
+// one SOCK_STREAM control socket, source MACs learned with a 100 s expiry swept every 2 s,
+// group and unknown destinations flooded to every port but the one the frame came in on.
+// One difference inside the protocol's freedom: uml_switch has one data socket and tells
+// ports apart by sender address; we give each port its own data socket (its address is the
+// reply to that port's request) connected to the peer, so the host tells us when a busy
+// peer has room again and a burst waits in the port's queue instead of being lost.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { HostSocketError, UnixDgramSocket, type Datagram } from '../../host/unix-dgram-net.js';
-import { EADDRINUSE } from '../../kernel/abi/errno.js';
-import { abstractDataAddress, addressKey, decodeRequest, DEFAULT_CTL_SOCK } from './switch-protocol.js';
+import { HostSocketError, UnixDgramSocket } from '../../host/unix-dgram-net.js';
+import { bindDataSocket, decodeRequest, DEFAULT_CTL_SOCK } from './switch-protocol.js';
 import { ETH_HLEN, formatMac, isMulticastMac } from './transport.js';
 
 export const GC_INTERVAL_MS = 2_000;
@@ -31,8 +33,34 @@ export interface SwitchOptions {
    * impairment (loss, reordering) in tests; absent in normal use.
    */
   ingressFilter?: (frame: Buffer, from: SwitchPort) => boolean;
+  /** A bad link for tests of the protocols above: loss and reordering (tuml only). */
+  impair?: Impairment;
   /** Clock in ms, for tests of expiry. */
   now?: () => number;
+}
+
+export interface Impairment {
+  /** Percentage of frames dropped at random. */
+  lossPercent: number;
+  /** Percentage of frames held back and sent after the next frame from the same port. */
+  reorderPercent: number;
+  /** PRNG seed, so a failing run can be replayed. */
+  seed?: number;
+}
+
+/** A held frame is released after this long even when no later frame overtakes it. */
+const REORDER_HOLD_MS = 20;
+
+/** mulberry32: a small seeded PRNG giving floats in [0, 1). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 interface MacEntry {
@@ -40,28 +68,29 @@ interface MacEntry {
   seen: number;
 }
 
-/** A port whose peer speaks the daemon protocol: frames go by sendto on our data socket. */
+/** A port whose peer speaks the daemon protocol, with its own data socket. */
 class SockPort implements SwitchPort {
   readonly label: string;
-  dropped = 0;
 
-  constructor(readonly id: number, readonly control: net.Socket, readonly addr: Buffer, private readonly data: UnixDgramSocket) {
+  constructor(readonly id: number, readonly control: net.Socket, readonly peer: Buffer, readonly data: UnixDgramSocket, readonly addr: Buffer) {
     this.label = String(id);
   }
 
   send(frame: Buffer): void {
-    // A full or vanished peer loses the frame; uml_switch would block the whole switch.
-    if (this.data.sendTo(frame, this.addr) !== 0) this.dropped++;
+    // A peer that stays full past the queue loses frames; uml_switch would block entirely.
+    this.data.queueTo(frame, null);
+  }
+
+  get dropped(): number {
+    return this.data.txDropped;
   }
 }
 
 export class UmlSwitch {
   readonly ctlPath: string;
   readonly hub: boolean;
-  /** Our data socket's address: the reply to every request. */
-  readonly dataAddr: Buffer;
   private readonly ports = new Map<number, SwitchPort>();
-  private readonly byAddr = new Map<string, SockPort>();
+  private readonly sockPorts = new Set<SockPort>();
   private readonly macs = new Map<string, MacEntry>();
   private nextId = 1;
   private readonly log: (line: string) => void;
@@ -69,42 +98,31 @@ export class UmlSwitch {
   private readonly gcTimer: NodeJS.Timeout;
   private closed = false;
   private readonly ingressFilter: SwitchOptions['ingressFilter'];
-  /** Frames dropped because they came from no known port or were too short. */
-  strayFrames = 0;
+  private readonly impair: Impairment | undefined;
+  private readonly random: () => number;
+  private readonly held = new Map<SwitchPort, { frame: Buffer; timer: NodeJS.Timeout }>();
+  /** Frames dropped on purpose by the impairment. */
+  impairDropped = 0;
+  /** Frames dropped because they were too short to be Ethernet. */
+  runtFrames = 0;
 
-  private constructor(opts: SwitchOptions, private readonly server: net.Server, private readonly data: UnixDgramSocket) {
+  private constructor(opts: SwitchOptions, private readonly server: net.Server) {
     this.ctlPath = opts.ctlPath ?? DEFAULT_CTL_SOCK;
     this.hub = opts.hub ?? false;
     this.log = opts.log ?? (() => {});
     this.now = opts.now ?? Date.now;
     this.ingressFilter = opts.ingressFilter;
-    this.dataAddr = data.address();
+    this.impair = opts.impair;
+    this.random = prng(opts.impair?.seed ?? 1);
     server.on('connection', (c) => this.onControl(c));
-    data.onDatagram((d) => this.onData(d), (e) => this.log(`handle_sock_data: recvfrom failed, errno = ${e.errno}`));
     this.gcTimer = setInterval(() => this.gc(), GC_INTERVAL_MS);
     this.gcTimer.unref();
   }
 
-  /** Bind the sockets and start switching. A stale control socket file is replaced. */
+  /** Listen on the control socket and start switching. A stale socket file is replaced. */
   static async start(opts: SwitchOptions = {}): Promise<UmlSwitch> {
-    const ctlPath = opts.ctlPath ?? DEFAULT_CTL_SOCK;
-    const data = UnixDgramSocket.open();
-    try {
-      for (let usecs = Math.floor(performance.now() * 1000) % 1_000_000, tries = 0; ; usecs = (usecs + 1) % 1_000_000, tries++) {
-        try {
-          data.bind(abstractDataAddress(process.pid, usecs));
-          break;
-        } catch (e) {
-          if (!(e instanceof HostSocketError) || e.errno !== EADDRINUSE || tries > 1000) throw e;
-        }
-      }
-      data.setBufferSizes(1 << 20);
-      const server = await listenControl(ctlPath);
-      return new UmlSwitch(opts, server, data);
-    } catch (e) {
-      data.close();
-      throw e;
-    }
+    const server = await listenControl(opts.ctlPath ?? DEFAULT_CTL_SOCK);
+    return new UmlSwitch(opts, server);
   }
 
   get portCount(): number {
@@ -129,8 +147,12 @@ export class UmlSwitch {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.gcTimer);
-    for (const p of this.byAddr.values()) p.control.destroy();
-    this.data.close();
+    for (const h of this.held.values()) clearTimeout(h.timer);
+    this.held.clear();
+    for (const p of this.sockPorts) {
+      p.control.destroy();
+      p.data.close();
+    }
     // Closing a listening unix socket unlinks its path (libuv).
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -150,11 +172,25 @@ export class UmlSwitch {
         return;
       }
       if (this.closed) { c.destroy(); return; }
-      port = new SockPort(this.nextId++, c, req.dataAddr, this.data);
-      this.ports.set(port.id, port);
-      this.byAddr.set(addressKey(req.dataAddr), port);
+      const data = UnixDgramSocket.open();
+      let addr: Buffer;
+      try {
+        addr = bindDataSocket(data);
+        data.connect(req.dataAddr);
+        data.setBufferSizes(1 << 19);
+      } catch (e) {
+        this.log(`setup_sock_port : connect to the port's data socket failed, errno = ${e instanceof HostSocketError ? e.errno : 0}`);
+        data.close();
+        c.destroy();
+        return;
+      }
+      const p = new SockPort(this.nextId++, c, req.dataAddr, data, addr);
+      port = p;
+      this.ports.set(p.id, p);
+      this.sockPorts.add(p);
+      data.onDatagram((d) => this.forward(d.data, p), (e) => this.log(`handle_sock_data: recvfrom failed, errno = ${e.errno}`));
       this.log('New connection');
-      c.write(this.dataAddr);
+      c.write(addr);
     });
     c.on('close', () => {
       if (port === null || this.closed) return;
@@ -166,28 +202,49 @@ export class UmlSwitch {
   private removePort(port: SwitchPort): void {
     this.ports.delete(port.id);
     if (port instanceof SockPort) {
-      const k = addressKey(port.addr);
-      if (this.byAddr.get(k) === port) this.byAddr.delete(k);
+      this.sockPorts.delete(port);
+      port.data.close();
     }
     for (const [mac, e] of this.macs) if (e.port === port) this.macs.delete(mac);
   }
 
-  private onData(d: Datagram): void {
-    const port = this.byAddr.get(addressKey(d.from));
-    if (port === undefined) {
-      this.strayFrames++;
-      this.log("Unknown connection for packet, shouldn't happen.");
-      return;
-    }
-    this.forward(d.data, port);
-  }
-
   private forward(frame: Buffer, from: SwitchPort): void {
     if (frame.length < ETH_HLEN) {
-      this.strayFrames++;
+      this.runtFrames++;
       return;
     }
     if (this.ingressFilter && !this.ingressFilter(frame, from)) return;
+    if (this.impair) this.impairedForward(frame, from, this.impair);
+    else this.switchFrame(frame, from);
+  }
+
+  private impairedForward(frame: Buffer, from: SwitchPort, imp: Impairment): void {
+    if (this.random() * 100 < imp.lossPercent) {
+      this.impairDropped++;
+      return;
+    }
+    const h = this.held.get(from);
+    if (h !== undefined) {
+      // This frame overtakes the one held back.
+      clearTimeout(h.timer);
+      this.held.delete(from);
+      this.switchFrame(frame, from);
+      this.switchFrame(h.frame, from);
+      return;
+    }
+    if (this.random() * 100 < imp.reorderPercent) {
+      const timer = setTimeout(() => {
+        if (this.held.get(from)?.frame !== frame) return;
+        this.held.delete(from);
+        if (this.ports.has(from.id)) this.switchFrame(frame, from);
+      }, REORDER_HOLD_MS);
+      this.held.set(from, { frame, timer });
+      return;
+    }
+    this.switchFrame(frame, from);
+  }
+
+  private switchFrame(frame: Buffer, from: SwitchPort): void {
     if (!this.hub) this.learn(frame, from);
     const dst = this.hub || isMulticastMac(frame, 0) ? undefined : this.lookup(frame.subarray(0, 6));
     if (dst !== undefined) {
