@@ -4,9 +4,10 @@
 //
 // Addresses are raw `struct sockaddr_un` bytes (sun_family + 108-byte sun_path), because
 // the uml_switch protocol passes them around verbatim, abstract names included.
-// TODO(merge): src/host/unix-dgram.ts (mconsole) may grow the same thing; merge then.
+// TODO(merge): src/host/unix-dgram.ts (mconsole) is the same idea; this one adds connect,
+// getsockname, buffer sizes and the POLLOUT-driven send queue (queueTo). Merge them later.
 import koffi from 'koffi';
-import { EAGAIN, EBADF, EINTR, ENAMETOOLONG } from '../kernel/abi/errno.js';
+import { EAGAIN, EBADF, EINTR } from '../kernel/abi/errno.js';
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -19,7 +20,6 @@ const SO_RCVBUF = 8;
 
 /** sizeof(struct sockaddr_un) on Linux. */
 export const SOCKADDR_UN_SIZE = 110;
-const SUN_PATH_SIZE = 108;
 
 const libc = koffi.load('libc.so.6');
 const socketRaw = libc.func('int socket(int domain, int type, int protocol)') as
@@ -45,23 +45,6 @@ export class HostSocketError extends Error {
   constructor(readonly errno: number, readonly syscall: string) {
     super(`${syscall} failed: errno ${errno}`);
   }
-}
-
-/** Build a struct sockaddr_un (110 bytes) for a filesystem path. */
-export function sockaddrUnPath(path: string): Buffer {
-  const b = Buffer.alloc(SOCKADDR_UN_SIZE);
-  b.writeUInt16LE(AF_UNIX, 0);
-  const n = b.write(path, 2, SUN_PATH_SIZE - 1, 'utf8');
-  if (Buffer.byteLength(path) !== n) throw new HostSocketError(ENAMETOOLONG, 'sockaddr_un');
-  return b;
-}
-
-/** Build a struct sockaddr_un (110 bytes) whose sun_path is `path` (an abstract name if it starts with 0). */
-export function sockaddrUnRaw(path: Buffer): Buffer {
-  const b = Buffer.alloc(SOCKADDR_UN_SIZE);
-  b.writeUInt16LE(AF_UNIX, 0);
-  path.copy(b, 2, 0, Math.min(path.length, SUN_PATH_SIZE));
-  return b;
 }
 
 export interface Datagram {
