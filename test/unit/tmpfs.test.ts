@@ -23,67 +23,9 @@ import {
 import type { Task } from '../../src/kernel/task/task.js';
 import type { Stat } from '../../src/kernel/fs/inode.js';
 import { errnoOf, fakeTask, lstat, names, readFile, writeFile } from './fs-fake-task.js';
+import { hostBackend, tumlBackend, type Backend } from './fs-script.js';
 
 // ---- the same script on the host's tmpfs and on ours ----
-
-interface Backend {
-  mkdir(p: string): void;
-  write(p: string, data: Buffer, off: number): void;
-  link(a: string, b: string): void;
-  symlink(target: string, p: string): void;
-  rename(a: string, b: string, flags: number): void;
-  unlink(p: string): void;
-  rmdir(p: string): void;
-  truncate(p: string, size: number): void;
-  fallocate(p: string, mode: number, off: number, len: number): void;
-  stat(p: string): Pick<Stat, 'mode' | 'nlink' | 'size' | 'blocks'>;
-  list(p: string): string[];
-  read(p: string): string;
-}
-
-function hostBackend(base: string): Backend {
-  const P = (p: string) => join(base, p);
-  const pick = (s: Stat) => ({ mode: s.mode, nlink: s.nlink, size: s.size, blocks: s.blocks });
-  return {
-    mkdir: (p) => hostFiles.mkdir(P(p), 0o755),
-    write: (p, d, off) => {
-      const fd = hostFiles.open(P(p), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
-      try { hostFiles.pwrite(fd, d, off); } finally { hostFiles.close(fd); }
-    },
-    link: (a, b) => hostFiles.link(P(a), P(b)),
-    symlink: (t, p) => hostFiles.symlink(t, P(p)),
-    rename: (a, b, f) => hostFiles.rename(P(a), P(b), f),
-    unlink: (p) => hostFiles.unlink(P(p)),
-    rmdir: (p) => hostFiles.rmdir(P(p)),
-    truncate: (p, n) => hostFiles.truncate(P(p), n),
-    fallocate: (p, m, o, l) => {
-      const fd = hostFiles.open(P(p), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-      try { hostFiles.fallocate(fd, m, o, l); } finally { hostFiles.close(fd); }
-    },
-    stat: (p) => pick(hostFiles.lstat(P(p))),
-    list: (p) => hostFiles.readdir(P(p)).map((e) => e.name).sort(),
-    read: (p) => fs.readFileSync(P(p), 'latin1'),
-  };
-}
-
-function tumlBackend(t: Task): Backend {
-  const open = (p: string, flags: number) => vfs.openAt(t, AT_FDCWD, p, flags, 0o644);
-  const withFile = (f: File, fn: (f: File) => void) => { try { fn(f); } finally { f.unref(); } };
-  return {
-    mkdir: (p) => vfs.mkdirAt(t, AT_FDCWD, p, 0o755),
-    write: (p, d, off) => withFile(open(p, O_WRONLY | O_CREAT), (f) => f.pwrite(t, d, off)),
-    link: (a, b) => vfs.linkAt(t, AT_FDCWD, a, AT_FDCWD, b, 0),
-    symlink: (target, p) => vfs.symlinkAt(t, target, AT_FDCWD, p),
-    rename: (a, b, f) => vfs.renameAt(t, AT_FDCWD, a, AT_FDCWD, b, f),
-    unlink: (p) => vfs.unlinkAt(t, AT_FDCWD, p, false),
-    rmdir: (p) => vfs.unlinkAt(t, AT_FDCWD, p, true),
-    truncate: (p, n) => vfs.lookupAt(t, AT_FDCWD, p, true).dentry.inode.setattr({ size: n }),
-    fallocate: (p, m, o, l) => withFile(open(p, O_RDWR | O_CREAT), (f) => f.fallocate(m, o, l)),
-    stat: (p) => { const s = lstat(t, p); return { mode: s.mode, nlink: s.nlink, size: s.size, blocks: s.blocks }; },
-    list: (p) => names(t, p),
-    read: (p) => readFile(t, p).toString('latin1'),
-  };
-}
 
 /** Runs the script, recording each step's result or errno. */
 function script(b: Backend): unknown[] {
