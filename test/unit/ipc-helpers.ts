@@ -66,7 +66,8 @@ export function fakeTask(kernel = fakeKernel(), opts: { uid?: number; gid?: numb
   const t = {
     raw, mem, fds, kernel, cred, pid, tid: pid, sigpipes: 0,
     syscall: newState(),
-    group: { tgid: pid, cred, fds, rlimits: { get: () => ({ cur: 1024, max: 4096 }) } },
+    group: { tgid: pid, cred, fds },
+    fs: null,
   };
   return t as unknown as FakeTask;
 }
@@ -96,8 +97,8 @@ export function call(h: Handler | undefined, t: Task, args: number[], state?: Sy
 }
 
 /** Re-runs a blocked call after a wake-up, with the same state. */
-export function rerun(h: Handler | undefined, t: Task, why: 'event' | 'timeout' = 'event'): SyscallReturn {
-  const s = t.syscall!;
+export function rerun(h: Handler | undefined, t: Task, why: 'event' | 'timeout' = 'event', state?: SyscallState): SyscallReturn {
+  const s = state ?? t.syscall!;
   s.wake = why;
   return call(h, t, s.args, s);
 }
@@ -115,4 +116,62 @@ export function errnoOf(fn: () => unknown): number {
     if (e instanceof Errno) return -e.errno;
     throw e;
   }
+}
+
+import * as nodeFs from 'node:fs';
+import * as nodeOs from 'node:os';
+import * as nodePath from 'node:path';
+import { HostFs } from '../../src/kernel/fs/hostfs/hostfs.js';
+import { MountTable } from '../../src/kernel/fs/mount-table.js';
+import { FsContext } from '../../src/kernel/fs/fs-context.js';
+
+/** Gives the kernel a writable hostfs root on a fresh temp dir; tasks get it as / and cwd. */
+export function withHostFs(kernel: Kernel, ...tasks: Task[]): string {
+  const dir = nodeFs.mkdtempSync(nodePath.join(nodeOs.tmpdir(), 'tuml-ipc-'));
+  const mt = new MountTable(new HostFs(dir, false), dir);
+  (kernel as { mounts: MountTable }).mounts = mt;
+  for (const t of tasks) (t as unknown as { fs: FsContext }).fs = new FsContext(mt.rootPath, mt.rootPath);
+  return dir;
+}
+
+/** struct sockaddr_un bytes for a path or (leading NUL) abstract name. */
+export function sockaddrUn(name: string | Buffer): Buffer {
+  const b = typeof name === 'string' ? Buffer.from(name, 'latin1') : name;
+  const head = Buffer.alloc(2);
+  head.writeUInt16LE(1, 0);
+  const nul = typeof name === 'string' && !name.startsWith('\0') ? Buffer.alloc(1) : Buffer.alloc(0);
+  return Buffer.concat([head, b, nul]);
+}
+
+/** Lays out a msghdr with one iovec (and optional control and name buffers) in guest memory. */
+export function msghdr(t: FakeTask, o: { data?: Buffer; iovLen?: number; control?: Buffer; controlLen?: number; nameLen?: number; name?: Buffer }): { msg: number; iovBase: number; ctl: number; name: number } {
+  const data = o.data ?? Buffer.alloc(o.iovLen ?? 0);
+  const iovBase = t.raw.alloc(data.length ? data : 8);
+  const iov = t.raw.alloc(16);
+  const iv = Buffer.alloc(16);
+  iv.writeBigUInt64LE(BigInt(iovBase), 0);
+  iv.writeBigUInt64LE(BigInt(data.length), 8);
+  t.raw.writeFrom(iov, iv);
+  const ctlLen = o.control ? o.control.length : o.controlLen ?? 0;
+  const ctl = ctlLen ? t.raw.alloc(o.control ?? ctlLen) : 0;
+  const nameLen = o.name ? o.name.length : o.nameLen ?? 0;
+  const name = nameLen ? t.raw.alloc(o.name ?? nameLen) : 0;
+  const m = Buffer.alloc(56);
+  m.writeBigUInt64LE(BigInt(name), 0);
+  m.writeInt32LE(nameLen, 8);
+  m.writeBigUInt64LE(BigInt(iov), 16);
+  m.writeBigUInt64LE(1n, 24);
+  m.writeBigUInt64LE(BigInt(ctl), 32);
+  m.writeBigUInt64LE(BigInt(ctlLen), 40);
+  const msg = t.raw.alloc(m);
+  return { msg, iovBase, ctl, name };
+}
+
+export function cmsgBuf(level: number, type: number, data: Buffer): Buffer {
+  const b = Buffer.alloc(16 + ((data.length + 7) & ~7));
+  b.writeBigUInt64LE(BigInt(16 + data.length), 0);
+  b.writeInt32LE(level, 8);
+  b.writeInt32LE(type, 12);
+  data.copy(b, 16);
+  return b;
 }
