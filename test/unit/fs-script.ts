@@ -15,6 +15,7 @@ export type ShortStat = Pick<Stat, 'mode' | 'nlink' | 'size' | 'blocks'>;
 
 export interface Backend {
   mkdir(p: string): void;
+  mknod(p: string, mode: number, rdev: number): void;
   write(p: string, data: Buffer, off: number): void;
   append(p: string, data: Buffer): void;
   link(a: string, b: string): void;
@@ -43,6 +44,7 @@ export function hostBackend(base: string): Backend {
   };
   return {
     mkdir: (p) => hostFiles.mkdir(P(p), 0o755),
+    mknod: (p, m, r) => hostFiles.mknod(P(p), m, r),
     write: (p, d, off) => withFd(p, fs.constants.O_WRONLY | fs.constants.O_CREAT, (fd) => hostFiles.pwrite(fd, d, off)),
     append: (p, d) => withFd(p, fs.constants.O_WRONLY | fs.constants.O_APPEND, (fd) => fs.writeSync(fd, d)),
     link: (a, b) => hostFiles.link(P(a), P(b)),
@@ -69,6 +71,7 @@ export function tumlBackend(t: Task): Backend {
   const inode = (p: string, follow = true) => vfs.lookupAt(t, AT_FDCWD, p, follow).dentry.inode;
   return {
     mkdir: (p) => vfs.mkdirAt(t, AT_FDCWD, p, 0o755),
+    mknod: (p, m, r) => vfs.mknodAt(t, AT_FDCWD, p, m, r),
     write: (p, d, off) => withFile(open(p, O_WRONLY | O_CREAT), (f) => f.pwrite(t, d, off)),
     append: (p, d) => withFile(open(p, O_WRONLY | 0o2000 /* O_APPEND */), (f) => f.write(t, d)),
     link: (a, b) => vfs.linkAt(t, AT_FDCWD, a, AT_FDCWD, b, 0),

@@ -18,7 +18,7 @@ import { makedev } from '../../src/kernel/fs/devnums.js';
 import {
   AT_FDCWD, O_RDONLY, O_RDWR, O_WRONLY, O_TRUNC, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFCHR, S_IFMT, S_IFDIR,
 } from '../../src/kernel/abi/fcntl.js';
-import { EXDEV, ENOENT, ENOTSUP, EINVAL, EEXIST } from '../../src/kernel/abi/errno.js';
+import { EXDEV, ENOENT, ENOTSUP, EINVAL, EEXIST, EPERM } from '../../src/kernel/abi/errno.js';
 import type { Stat } from '../../src/kernel/fs/inode.js';
 import type { Task } from '../../src/kernel/task/task.js';
 import { errnoOf, fakeTask, lstat, names, readFile, writeFile } from './fs-fake-task.js';
@@ -144,6 +144,20 @@ function script(b: Backend): unknown[] {
   r.run('set user xattr on lower file', () => b.setxattr('sparse', 'user.tuml', 'yes'));
   r.run('get user xattr', () => b.getxattr('sparse', 'user.tuml'));
   r.run('append sparse', () => b.append('sparse', Buffer.from('!')));
+  r.run('mknod a whiteout by hand', () => b.mknod('wh', S_IFCHR | 0o600, 0));
+  r.run('mknod a fifo', () => b.mknod('fifo', 0o10644, 0));
+  st('fifo');
+  r.run('mkdir over lower dir', () => b.mkdir('dir'));
+  r.run('rename file over lower dir', () => b.rename('a', 'dir', 0));
+  r.run('rename lower dir over file', () => b.rename('dir', 'a', 0));
+  r.run('exchange lower dir and file', () => b.rename('dir', 'a', RENAME_EXCHANGE));
+  r.run('exchange upper dir and lower symlink', () => b.rename('movable', 'hosts-link', RENAME_EXCHANGE));
+  ls('.'); cat('movable'); r.run('readlink movable', () => b.readlink('movable')); ls('hosts-link');
+  r.run('unlink dir/top', () => b.unlink('dir/top'));
+  r.run('rmdir emptied merged dir', () => b.rmdir('dir'));
+  r.run('rmdir emptied lower dir', () => { b.unlink('etc/hosts'); b.unlink('etc/suid'); b.unlink('etc/passwd'); b.rmdir('etc'); });
+  r.run('write under dangling link', () => b.write('dangling', Buffer.from('made'), 0));
+  cat('nowhere');
   st('sparse');
   ls('.');
   return r.out;
@@ -190,10 +204,10 @@ test('writes stay in the upper layer: the host directory is never modified', () 
     const before = snapshot(lower);
     const { t } = ourOverlay(lower);
     script(tumlBackend(t));
-    writeFile(t, '/etc/new', 'x'.repeat(100_000));
-    vfs.unlinkAt(t, AT_FDCWD, '/dir/top', false);
+    writeFile(t, '/gone/new', 'x'.repeat(100_000));
+    vfs.unlinkAt(t, AT_FDCWD, '/sparse', false);
     assert.equal(snapshot(lower), before);
-    assert.equal(readFile(t, '/etc/new').length, 100_000);
+    assert.equal(readFile(t, '/gone/new').length, 100_000);
   } finally {
     fs.rmSync(lower, { recursive: true, force: true });
   }
@@ -238,6 +252,12 @@ test('copy-up keeps data, mode, owner, times, xattrs and the inode number; readd
     }
     // A merged directory reports one link, as overlayfs does.
     assert.equal(lstat(t, '/etc').nlink, 1);
+    // The union's root looks like the lower root, not like a fresh tmpfs.
+    const root = lstat(t, '/');
+    const hostRoot = hostFiles.lstat(lower);
+    assert.deepEqual([root.mode, root.uid, root.ino], [hostRoot.mode, hostRoot.uid, hostRoot.ino]);
+    // Nobody makes a whiteout by hand.
+    assert.equal(errnoOf(() => vfs.mknodAt(t, AT_FDCWD, '/fake-whiteout', S_IFCHR | 0o600, 0)), EPERM);
   } finally {
     fs.rmSync(lower, { recursive: true, force: true });
   }

@@ -48,7 +48,8 @@ function copyXattrs(from: Inode, to: Inode, isPrivate: (n: string) => boolean): 
     return;
   }
   for (const n of names) {
-    if (isPrivate(n) || !(n.startsWith('user.') || n.startsWith('trusted.'))) continue;
+    // File capabilities travel with the file (ping keeps cap_net_raw); other security.* stay.
+    if (isPrivate(n) || !(n.startsWith('user.') || n.startsWith('trusted.') || n === 'security.capability')) continue;
     try {
       const v = from.getxattr?.(n);
       if (v) to.setxattr?.(n, v, 0);

@@ -2,7 +2,7 @@
 // shows the overlay's device and inode number; a read-only file opened on the lower layer
 // moves to the upper copy once someone copies the object up (as overlayfs since 4.19).
 import { Errno } from '../../errno.js';
-import { EBADF } from '../../abi/errno.js';
+import { EBADF, EISDIR } from '../../abi/errno.js';
 import { O_PATH } from '../../abi/fcntl.js';
 import { File, type MmapSource } from '../file.js';
 import type { DirEntry, Stat } from '../inode.js';
@@ -92,5 +92,11 @@ export class OverlayDirFile extends File {
   override readdir(): DirEntry[] {
     if (this.flags & O_PATH) throw new Errno(EBADF);
     return this.node.readdir();
+  }
+  override read(_t: Task, _len: number): Buffer {
+    throw new Errno(EISDIR);
+  }
+  override pread(_t: Task, _len: number, _off: number): Buffer {
+    throw new Errno(EISDIR);
   }
 }

@@ -2,7 +2,7 @@
 // both (a merged directory). Nodes are kept per parent so that copy-up, which fills in
 // `upper` in place, is seen by every dentry and open file that holds the node.
 import { Errno } from '../../errno.js';
-import { EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EXDEV, ENOTSUP, EROFS } from '../../abi/errno.js';
+import { EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EXDEV, ENOTSUP, EROFS, EPERM } from '../../abi/errno.js';
 import {
   O_ACCMODE, O_PATH, O_RDONLY, O_TRUNC, S_IFMT, S_IFDIR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG,
   RENAME_EXCHANGE, RENAME_NOREPLACE, DT_DIR,
@@ -176,6 +176,8 @@ export class OverlayInode implements Inode {
   }
 
   mknod(name: string, mode: number, rdev: number, cred: Cred): Inode {
+    // A 0:0 character device is what a whiteout is; overlayfs refuses to make one.
+    if ((mode & S_IFMT) === S_IFCHR && rdev === 0) throw new Errno(EPERM);
     const { dir } = this.prepareCreate(name);
     return this.adopt(name, dir.mknod!(name, mode, rdev, cred));
   }

@@ -46,6 +46,19 @@ export class OverlayFs implements FileSystem {
     this.deviceOpener = p.deviceOpener;
     this.fifoOpener = p.fifoOpener;
     this.root = new OverlayInode(this, null, '', p.upper.root, p.lower.root, p.lower.root.ino);
+    this.initUpperRoot();
+  }
+
+  /** A fresh (empty) upper root takes the lower root's mode, owner and times, as if copied
+   *  up: the union's "/" must look like the host's, not like an empty tmpfs (1777). */
+  private initUpperRoot(): void {
+    const up = this.upper.root;
+    if (this.upper.readOnly || (up.readdir?.() ?? []).length > 0) return;
+    const st = this.lower.root.getattr();
+    try {
+      up.setattr({ uid: st.uid, gid: st.gid });
+    } catch { /* a host-directory upper may not allow chown */ }
+    up.setattr({ mode: st.mode & 0o7777, atime: st.atime, mtime: st.mtime });
   }
 
   /** The st_ino of an upper object: its origin's if it was copied up, else its own, shifted. */
