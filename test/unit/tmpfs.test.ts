@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { join } from 'node:path';
 import { TmpFs, TMPFS_MAGIC } from '../../src/kernel/fs/tmpfs/tmpfs.js';
 import { TmpInode } from '../../src/kernel/fs/tmpfs/inode.js';
 import * as hostFiles from '../../src/host/files.js';
@@ -15,12 +14,11 @@ import { Cred } from '../../src/kernel/task/cred.js';
 import { makedev } from '../../src/kernel/fs/devnums.js';
 import {
   AT_FDCWD, O_APPEND, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, O_PATH, RENAME_EXCHANGE, RENAME_NOREPLACE,
-  S_IFCHR, S_IFIFO, S_IFMT, S_IFDIR, S_IFREG, S_IFSOCK, S_ISGID, S_ISUID, SEEK_DATA, SEEK_HOLE,
+  S_IFCHR, S_IFIFO, S_IFDIR, S_IFREG, S_IFSOCK, S_ISGID, S_ISUID, SEEK_DATA, SEEK_HOLE,
 } from '../../src/kernel/abi/fcntl.js';
 import {
   EEXIST, EINVAL, EISDIR, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, ENXIO, EPERM, ENODATA, ENOTSUP, EXDEV,
 } from '../../src/kernel/abi/errno.js';
-import type { Task } from '../../src/kernel/task/task.js';
 import type { Stat } from '../../src/kernel/fs/inode.js';
 import { errnoOf, fakeTask, lstat, names, readFile, writeFile } from './fs-fake-task.js';
 import { hostBackend, tumlBackend, type Backend } from './fs-script.js';
