@@ -18,7 +18,7 @@ export function addSpec(root: DirSpec, path: string, spec: Spec): void {
   let dir = root;
   for (const p of parts.slice(0, -1)) {
     let next = dir.entries.get(p);
-    if (!next) dir.entries.set(p, (next = newDirSpec()));
+    if (!next) dir.entries.set(p, (next = newDirSpec(root.mode)));
     if (next.kind !== 'dir') throw new Error(`static tree: ${p} in ${path} is not a directory`);
     dir = next;
   }
