@@ -57,16 +57,16 @@ export function pidDir(fs: SynthFs, k: ProcKernel, g: ThreadGroup, t: Task | nul
   const file = (name: string, mode: number, gen: (r: Task | null) => string | Buffer, write?: (w: Task | null, d: Buffer) => void) =>
     (): Inode => new SynthFile(fs, `${key}/${name}`, mode, gen, write, owner, alive);
   /** A link into the process's file-system context (exe, cwd, root). */
-  const ctxLink = (name: string, where: () => Path | null) => (): Inode => new SynthLink(fs, `${key}/${name}`, (r) => {
+  const ctxLink = (name: string, where: () => Path | null, fallback?: () => string) => (): Inode => new SynthLink(fs, `${key}/${name}`, (r) => {
     checkPeek(r, g);
     const p = where();
-    if (!p) throw new Errno(ENOENT);
-    return name === 'exe' && g.exePath && !g.exe ? g.exePath : pathText(k, p, r);
+    if (p) return pathText(k, p, r);
+    const text = live() ? fallback?.() : '';
+    if (!text) throw new Errno(ENOENT);
+    return text;
   }, (r) => {
     checkPeek(r, g);
-    const p = where();
-    if (!p) throw new Errno(ENOENT);
-    return p;
+    return where();
   }, owner, alive);
   const live = (): boolean => g.alive;
 
@@ -88,7 +88,7 @@ export function pidDir(fs: SynthFs, k: ProcKernel, g: ThreadGroup, t: Task | nul
         checkPeek(r, g);
         return live() ? nulJoined(g.envp) : Buffer.alloc(0);
       })],
-      ['exe', ctxLink('exe', () => (live() ? g.exe : null))],
+      ['exe', ctxLink('exe', () => (live() ? g.exe : null), () => g.exePath)],
       ['fd', () => fdDir(fs, k, g, `${key}/fd`, owner, alive)],
       ['fdinfo', () => fdinfoDir(fs, g, `${key}/fdinfo`, owner, alive)],
       ['io', file('io', 0o400, () => ioText(g))],

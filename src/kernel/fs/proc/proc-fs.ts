@@ -8,6 +8,7 @@ import type { ProcKernel } from './kernel-view.js';
 import { SynthDir, SynthFile, SynthLink, type Children, type Generator, type SynthFs, type Writer } from './nodes.js';
 import { pidDir } from './pid-dir.js';
 import { meminfoText } from './meminfo.js';
+import { vmstatText } from './vmstat.js';
 import { CpuAccounting, statText, uptimeText, loadavgText } from './cpu-times.js';
 import {
   versionText, filesystemsText, partitionsText, swapsText, devicesText, cpuinfoText, DEFAULT_FILESYSTEMS,
@@ -109,6 +110,8 @@ export class ProcFs implements FileSystem, SynthFs {
       })],
       this.file('uptime', (r) => uptimeText(this.cpu, r)),
       this.file('version', () => versionText()),
+      this.file('vmstat', () => vmstatText(k)),
+      this.file('diskstats', () => ''),
       ...specChildren(this, '', this.tree),
     ];
     fixed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
