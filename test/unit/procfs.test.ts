@@ -189,10 +189,13 @@ test('/proc/<pid>/fd and fdinfo: paths, pipe:[…], magic links that reopen the 
   // Another user may not look at root's open files.
   const user = fakeMachine().spawn(process.pid, { cred: new Cred(1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000) });
   assert.equal(errnoOf(() => readlinkAs(link(0), user)), EACCES);
-  // Closing the fd makes the cached link go away.
+  // Closing the fd makes the cached link go away; a reused fd number shows the new file.
   const l1 = link(1);
   sh.fds.close(1);
   assert.equal(errnoOf(() => readlinkAs(l1, init)), ENOENT);
+  sh.fds.install(vfs.openAt(init, AT_FDCWD, '/proc/uptime', O_RDONLY, 0), false);
+  assert.equal(readlinkAs(link(1), init), '/proc/uptime');
+  assert.equal(readlinkAs(l1, init), '/proc/uptime');
 });
 
 test('cmdline, environ, comm, cwd, exe and exit', () => {

@@ -1,7 +1,7 @@
 // /proc/<pid>/fd/ (magic links to the open files) and /proc/<pid>/fdinfo/.
-import { S_IFMT, S_IFIFO, S_IFSOCK, S_IFCHR, O_CLOEXEC } from '../../abi/fcntl.js';
+import { S_IFMT, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFLNK, O_CLOEXEC } from '../../abi/fcntl.js';
 import { File, type MmapSource } from '../file.js';
-import { Dentry, type Path } from '../path.js';
+import { Dentry } from '../path.js';
 import type { DirEntry, Inode, Stat } from '../inode.js';
 import type { ThreadGroup } from '../../task/thread-group.js';
 import type { Task } from '../../task/task.js';
@@ -11,7 +11,7 @@ import { checkPeek, pathText } from './pid-common.js';
 import { mountId } from './mounts.js';
 import { major, minor } from '../devnums.js';
 import { Errno } from '../../errno.js';
-import { EPERM } from '../../abi/errno.js';
+import { ENOENT, EPERM } from '../../abi/errno.js';
 
 /** What /proc/<pid>/fd/N reads as for a file with no name (pipe:[…], socket:[…], …). */
 export function anonText(f: File): string {
@@ -89,23 +89,35 @@ function fdMode(f: File): number {
   return (f.readable ? 0o500 : 0) | (f.writable ? 0o300 : 0);
 }
 
-export function fdDir(fs: SynthFs, k: ProcKernel, g: ThreadGroup, key: string, owner: () => Owner, alive: () => boolean): Inode {
-  const link = (fd: number): Inode | null => {
-    const e = g.fds.entry(fd);
-    if (!e) return null;
-    const f = e.file;
-    const jump = (reader: Task | null): Path | null => {
-      checkPeek(reader, g);
-      if (f.path) return f.path;
-      const d = new Dentry(anonText(f), null, new OpenFileInode(fs, f));
-      return { mount: k.mounts.root, dentry: d };
+/** /proc/<pid>/fd/N: resolves the fd each time, so a cached dentry follows fd reuse. */
+class FdLink extends SynthLink {
+  constructor(fs: SynthFs, key: string, private readonly current: () => File | undefined, k: ProcKernel, g: ThreadGroup, owner: () => Owner, alive: () => boolean) {
+    const file = (): File => {
+      const f = current();
+      if (!f) throw new Errno(ENOENT);
+      return f;
     };
-    return new SynthLink(fs, `${key}/${fd}`, (reader) => {
+    super(fs, key, (reader) => {
       checkPeek(reader, g);
-      return fileText(k, f, reader);
-    }, jump, owner, () => alive() && g.fds.entry(fd)?.file === f, fdMode(f));
-  };
-  const kids = (): Children => g.fds.entries().map(([fd]) => [String(fd), () => link(fd)!] as [string, () => Inode]);
+      return fileText(k, file(), reader);
+    }, (reader) => {
+      checkPeek(reader, g);
+      const f = file();
+      if (f.path) return f.path;
+      return { mount: k.mounts.root, dentry: new Dentry(anonText(f), null, new OpenFileInode(fs, f)) };
+    }, owner, () => alive() && current() !== undefined);
+  }
+  override getattr(): Stat {
+    const st = super.getattr();
+    const f = this.current();
+    st.mode = S_IFLNK | (f ? fdMode(f) : 0);
+    return st;
+  }
+}
+
+export function fdDir(fs: SynthFs, k: ProcKernel, g: ThreadGroup, key: string, owner: () => Owner, alive: () => boolean): Inode {
+  const link = (fd: number): Inode => new FdLink(fs, `${key}/${fd}`, () => g.fds.entry(fd)?.file, k, g, owner, alive);
+  const kids = (): Children => g.fds.entries().map(([fd]) => [String(fd), () => link(fd)] as [string, () => Inode]);
   return new SynthDir(fs, key, 0o500, kids, undefined, owner, alive);
 }
 
