@@ -139,3 +139,4 @@ export const ERESTARTSYS = 512;
 export const ERESTARTNOINTR = 513;
 export const ERESTARTNOHAND = 514;
 export const ERESTART_RESTARTBLOCK = 516;
+export const ENOTSUP = EOPNOTSUPP;

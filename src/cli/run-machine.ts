@@ -1,0 +1,94 @@
+// The main thread of a running machine: host I/O for the console, timers and signals,
+// and the doorbell that interrupts the kernel thread.
+import { Worker, MessageChannel } from 'node:worker_threads';
+import * as fs from 'node:fs';
+import type { MachineConfig } from './cmdline.js';
+import type { FromKernel, ToKernel } from '../kernel/interrupts.js';
+import { isTerminal, makeRaw, windowSize } from '../host/terminal.js';
+
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+export function runMachine(cfg: MachineConfig): Promise<number> {
+  const stdio = { stdinTty: isTerminal(0), stdoutTty: isTerminal(1), stderrTty: isTerminal(2) };
+  const restoreTerminal = stdio.stdinTty ? makeRaw(0) : () => {};
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(new URL('../kernel/worker.js', import.meta.url), {
+    workerData: { cfg, stdio, term: process.env.TERM ?? null, port: port2 },
+    transferList: [port2],
+    stdout: false,
+    stderr: false,
+  });
+  let doorbell = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const pending: ToKernel[] = [];
+  const ring = () => {
+    if (doorbell) {
+      try { process.kill(doorbell, 'SIGUSR1'); } catch { /* machine gone */ }
+    }
+  };
+  const send = (m: ToKernel) => {
+    if (!doorbell) { pending.push(m); return; }
+    port1.postMessage(m);
+    ring();
+  };
+  let reading = false;
+  const readBuf = Buffer.alloc(65536);
+  const readInput = () => {
+    if (reading) return;
+    reading = true;
+    fs.read(0, readBuf, 0, readBuf.length, null, (err, n) => {
+      reading = false;
+      if (err || n === 0) {
+        if (err && (err as NodeJS.ErrnoException).code === 'EAGAIN') { setTimeout(readInput, 10); return; }
+        send({ type: 'eof', chan: 0 });
+        return;
+      }
+      send({ type: 'input', chan: 0, data: new Uint8Array(readBuf.subarray(0, n)) });
+    });
+  };
+
+  return new Promise<number>((resolve) => {
+    let done = false;
+    const finish = (code: number) => {
+      if (done) return;
+      done = true;
+      restoreTerminal();
+      resolve(code);
+    };
+    port1.on('message', (m: FromKernel) => {
+      switch (m.type) {
+        case 'doorbell':
+          doorbell = m.pid;
+          for (const p of pending.splice(0)) port1.postMessage(p);
+          if (stdio.stdinTty) {
+            const ws = windowSize(0);
+            if (ws) port1.postMessage({ type: 'winch', rows: ws.rows, cols: ws.cols });
+          }
+          ring();
+          break;
+        case 'arm-timer': {
+          if (timer) clearTimeout(timer);
+          timer = setTimeout(() => { timer = null; send({ type: 'timer' }); }, Math.max(0, m.at - monotonicMs()));
+          break;
+        }
+        case 'want-input': readInput(); break;
+        case 'halt': finish(m.code); break;
+        default: break;
+      }
+    });
+    worker.on('error', (e) => {
+      fs.writeSync(2, `tuml: kernel thread died: ${e.stack ?? e}\n`);
+      finish(1);
+    });
+    worker.on('exit', () => finish(1));
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(sig, () => send({ type: 'host-signal', sig: sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1 }));
+    }
+    process.on('SIGWINCH', () => {
+      const ws = windowSize(0);
+      if (ws) send({ type: 'winch', rows: ws.rows, cols: ws.cols });
+    });
+  });
+}

@@ -1,0 +1,32 @@
+// The kernel thread's entry point (a worker_threads Worker): boot, then run the loop.
+import { workerData, type MessagePort } from 'node:worker_threads';
+import { Kernel } from './kernel.js';
+import { boot, BootError, type BootOptions } from './boot.js';
+import * as hostFiles from '../host/files.js';
+
+interface WorkerInput extends BootOptions { port: MessagePort }
+
+const input = workerData as WorkerInput;
+const port = input.port;
+const k = new Kernel({ post: (m) => port.postMessage(m), port });
+k.log.sink = (line) => {
+  try { hostFiles.writeAll(2, Buffer.from(line)); } catch { /* host stderr gone */ }
+};
+k.onMessage('host-signal', (m) => {
+  if (m.type === 'host-signal') {
+    k.log.info(`tuml: received host signal ${m.sig}, halting`);
+    k.halt(128 + m.sig);
+  }
+});
+try {
+  boot(k, input);
+  k.run();
+} catch (e) {
+  if (e instanceof BootError) {
+    hostFiles.writeAll(2, Buffer.from(`tuml: ${e.prog}: ${e.errno === 2 ? 'No such file or directory' : e.errno === 13 ? 'Permission denied' : e.errno === 8 ? 'Exec format error' : 'cannot execute (errno ' + e.errno + ')'}\n`));
+    k.halt(e.errno === 2 ? 127 : 126);
+  } else {
+    hostFiles.writeAll(2, Buffer.from(`tuml: kernel panic: ${(e as Error).stack ?? e}\n`));
+    k.halt(1);
+  }
+}
