@@ -198,6 +198,13 @@ export class PipeFile extends File {
     return super.ioctl(t, req, arg);
   }
 
+  /** F_GETPIPE_SZ/F_SETPIPE_SZ, as the fcntl handler calls it (`t` decides privilege). */
+  fcntl(cmd: number, arg: number, t?: Task): number {
+    if (cmd === F_GETPIPE_SZ) return this.getPipeSize();
+    if (cmd === F_SETPIPE_SZ) return this.setPipeSize(arg >>> 0, t ? t.cred.euid === 0 : true);
+    throw new Errno(EINVAL);
+  }
+
   getPipeSize(): number {
     return this.pipe.capacity;
   }
