@@ -46,6 +46,8 @@ export function parseCmdline(argv: string[]): MachineConfig {
     const w = argv[i]!;
     if (w === '--') {
       cfg.command = argv.slice(i + 1);
+      // One command in a throwaway machine: boot messages would only get in its way.
+      if (!words.some((x) => x.startsWith('loglevel'))) cfg.quiet = true;
       if (cfg.command.length === 0) throw new CmdlineError("'--' must be followed by a command to run");
       break;
     }

@@ -16,8 +16,9 @@ import { execve } from './exec/execve.js';
 import { Errno } from './errno.js';
 import { walk } from './fs/namei.js';
 import { UTS_RELEASE, UTS_VERSION } from './syscalls/sys_info.js';
-import { bootMounts } from './fs/boot-mounts.js';
+import { defaultRoot, mountSystem } from './fs/boot-mounts.js';
 import * as os from 'node:os';
+import { installFifoSupport } from './ipc/fifo.js';
 
 export interface BootOptions { cfg: MachineConfig; stdio: StdioKinds; term: string | null }
 
@@ -28,7 +29,7 @@ function rootFileSystem(k: Kernel, cfg: MachineConfig): { fs: FileSystem; source
     return { fs: new HostFs(cfg.rootflags!, cfg.readOnly), source: '/dev/root' };
   }
   if (cfg.root) throw new Error(`root=${cfg.root}: block devices are not available in this build yet`);
-  return bootMounts.defaultRoot(k);
+  return defaultRoot(k);
 }
 
 export function boot(k: Kernel, opts: BootOptions): void {
@@ -39,9 +40,10 @@ export function boot(k: Kernel, opts: BootOptions): void {
   k.log.info(`Linux version ${UTS_RELEASE} (tuml@${os.hostname()}) (node ${process.version}) ${UTS_VERSION}`);
   k.log.info(`Kernel command line: ${cfg.cmdline}`);
   k.log.info(`Memory: ${cfg.mem >> 10}K available`);
+  installFifoSupport();
   const root = rootFileSystem(k, cfg);
   k.mounts = new MountTable(root.fs, root.source, { ...DEFAULT_MOUNT_FLAGS, readOnly: false });
-  bootMounts.mountSystem(k);
+  mountSystem(k, !cfg.root && !cfg.rootfstype);
   k.log.info(`VFS: Mounted root (${root.fs.name} filesystem)${root.fs.readOnly ? ' readonly' : ''}.`);
 
   k.console = new Console(k, opts.stdio);

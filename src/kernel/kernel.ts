@@ -195,7 +195,7 @@ export class Kernel {
     try {
       if (h) r = h(task, s.args, s);
       else {
-        this.log.warnOnce(`nosys:${s.nr}`, `tuml: unimplemented syscall ${SYSCALL_NAMES[s.nr] ?? '#' + s.nr} (${s.nr}) → ENOSYS`);
+        this.log.noticeOnce(`nosys:${s.nr}`, `tuml: unimplemented syscall ${SYSCALL_NAMES[s.nr] ?? '#' + s.nr} (${s.nr}) → ENOSYS`);
         r = -ENOSYS;
       }
     } catch (e) {
@@ -208,6 +208,7 @@ export class Kernel {
     }
     if (r instanceof Block) return this.park(task, r);
     if (r instanceof Native) {
+      if (STRACE) this.log.sink(`[${task.tid}] ${SYSCALL_NAMES[s.nr]}(${s.args.slice(0, 4).map((x) => x.toString(16)).join(', ')}) = <native>\n`);
       task.syscall = null;
       if (r.fixup) {
         task.exitFixup = r.fixup;
@@ -221,6 +222,7 @@ export class Kernel {
 
   /** Finishes the task's syscall with a result and resumes it. */
   complete(task: Task, result: number | bigint): void {
+    if (STRACE && task.syscall) this.log.sink(`[${task.tid}] ${SYSCALL_NAMES[task.syscall.nr]}(${task.syscall.args.slice(0, 4).map((x) => x.toString(16)).join(', ')}) = ${result}\n`);
     task.syscall = null;
     const tr = task.tracee;
     tr.setReg(REG.orig_rax, -1n);
@@ -304,3 +306,5 @@ export class Kernel {
 }
 
 const parkedBlocks = new WeakMap<Task, Block>();
+/** TUML_STRACE=1 logs every emulated syscall to the host's stderr (a debugging aid). */
+const STRACE = !!process.env.TUML_STRACE;

@@ -30,6 +30,11 @@ export class KernelLog {
     this.once.add(key);
     this.printk(KERN_WARNING, text);
   }
+  noticeOnce(key: string, text: string): void {
+    if (this.once.has(key)) return;
+    this.once.add(key);
+    this.printk(KERN_NOTICE, text);
+  }
   all(): readonly LogRecord[] {
     return this.records;
   }

@@ -7,6 +7,7 @@ import * as hostFiles from '../host/files.js';
 interface WorkerInput extends BootOptions { port: MessagePort }
 
 const input = workerData as WorkerInput;
+if (process.env.TUML_DEBUG) hostFiles.writeAll(2, Buffer.from("kernel thread up\n"));
 const port = input.port;
 const k = new Kernel({ post: (m) => port.postMessage(m), port });
 k.log.sink = (line) => {

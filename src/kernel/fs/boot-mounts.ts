@@ -1,17 +1,60 @@
-// The file systems the default machine is built from, and the system mounts every machine
-// gets (/proc, /dev, /sys, /tmp …). Subsystems register here as they become available.
+// The file systems a machine boots with: the default machine's root (the host's / read-only
+// under a copy-on-write tmpfs), and the system mounts every machine gets.
 import type { Kernel } from '../kernel.js';
 import type { FileSystem } from './inode.js';
+import type { Path } from './path.js';
 import { HostFs } from './hostfs/hostfs.js';
+import { TmpFs } from './tmpfs/tmpfs.js';
+import { OverlayFs } from './overlay/overlayfs.js';
+import { ProcFs } from './proc/proc-fs.js';
+import { SysFs } from './sys/sysfs.js';
+import { createDevtmpfs, createDevShm } from './dev/devtmpfs.js';
+import { openDevice } from './dev/registry.js';
+import { walk, isDir } from './namei.js';
+import { Cred } from '../task/cred.js';
+import { DEFAULT_MOUNT_FLAGS } from './mount-table.js';
+import { fifoOpener } from './fifo-opener.js';
 
-export interface BootMounts {
-  /** The default machine's root: the host's / read-only (under a COW layer when available). */
-  defaultRoot(k: Kernel): { fs: FileSystem; source: string };
-  /** Mounts /proc, /dev, /sys, /tmp … on the booted root. */
-  mountSystem(k: Kernel): void;
+export function tmpfs(k: Kernel, options?: string): TmpFs {
+  return new TmpFs({ options, ramBytes: k.memBytes, deviceOpener: openDevice, fifoOpener });
 }
 
-export const bootMounts: BootMounts = {
-  defaultRoot: () => ({ fs: new HostFs('/', true), source: '/dev/root' }),
-  mountSystem: () => {},
-};
+/** The default machine's root: host / read-only, writes kept in memory. */
+export function defaultRoot(k: Kernel): { fs: FileSystem; source: string } {
+  const fs = new OverlayFs({
+    lower: new HostFs('/', true), upper: tmpfs(k), lowerDesc: '/', upperDesc: 'tmpfs',
+    deviceOpener: openDevice, fifoOpener,
+  });
+  return { fs, source: 'overlay' };
+}
+
+function at(k: Kernel, path: string): Path | null {
+  try {
+    const p = walk({ mounts: k.mounts, root: k.mounts.rootPath, cred: new Cred() }, k.mounts.rootPath, path, { follow: true });
+    return isDir(p) ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+function mountAt(k: Kernel, path: string, fs: FileSystem, source: string, flags: Partial<typeof DEFAULT_MOUNT_FLAGS> = {}): void {
+  const p = at(k, path);
+  if (!p) {
+    k.log.warn(`tuml: cannot mount ${fs.name} on ${path}: no such directory`);
+    return;
+  }
+  k.mounts.mount(fs, source, p, { ...DEFAULT_MOUNT_FLAGS, ...flags });
+}
+
+/** /proc, /sys, /dev (+ shm, pts), and for the default machine a private /tmp and /root. */
+export function mountSystem(k: Kernel, defaultMachine: boolean): void {
+  const sys = { nosuid: true, nodev: true, noexec: true };
+  mountAt(k, '/proc', new ProcFs(k), 'proc', sys);
+  mountAt(k, '/sys', new SysFs({}), 'sysfs', sys);
+  mountAt(k, '/dev', createDevtmpfs({ ramBytes: k.memBytes }), 'devtmpfs', { nosuid: true });
+  mountAt(k, '/dev/shm', createDevShm(k.memBytes), 'tmpfs', { nosuid: true, nodev: true });
+  if (defaultMachine) {
+    mountAt(k, '/tmp', tmpfs(k, 'mode=1777'), 'tmpfs', { nosuid: true, nodev: true });
+    mountAt(k, '/root', tmpfs(k, 'mode=700'), 'tmpfs');
+  }
+}

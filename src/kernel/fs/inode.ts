@@ -3,6 +3,7 @@
 import type { Cred } from '../task/cred.js';
 import type { File } from './file.js';
 import type { Task } from '../task/task.js';
+import type { Path } from './path.js';
 
 export interface Timespec { sec: number; nsec: number }
 
@@ -74,6 +75,10 @@ export interface Inode {
   rename?(oldName: string, newDir: Inode, newName: string, flags: number): void;
   // symlinks
   readlink?(): string;
+  /** A link whose text depends on who reads it (/proc/self). */
+  readlinkFor?(reader: Task | null): string;
+  /** A magic link that resolves straight to an object (/proc/<pid>/fd/N), or null. */
+  followFor?(reader: Task | null): Path | null;
   /** Opens the object; `flags` are the open(2) flags. Called after permission checks. */
   open(flags: number, task: Task | null): File;
   // extended attributes

@@ -6,6 +6,8 @@ import { S_IFDIR, S_IFLNK, S_IFMT } from '../abi/fcntl.js';
 import type { Path } from './path.js';
 import type { MountTable } from './mount-table.js';
 import type { Cred } from '../task/cred.js';
+import type { Task } from '../task/task.js';
+import { readlinkAs, followAs } from './proc/links.js';
 import { permits, MAY_EXEC } from './permission.js';
 
 export const PATH_MAX = 4096, NAME_MAX = 255, MAX_SYMLINKS = 40;
@@ -14,6 +16,8 @@ export interface WalkContext {
   readonly mounts: MountTable;
   readonly root: Path;
   readonly cred: Cred;
+  /** The task walking (for /proc/self and other task-relative links). */
+  readonly task?: Task;
 }
 
 export interface WalkOptions {
@@ -62,7 +66,9 @@ function checkSearch(ctx: WalkContext, dir: Path): void {
 
 function followLink(ctx: WalkContext, at: Path, link: Path, st: State): Path {
   if (++st.links > MAX_SYMLINKS) throw new Errno(ELOOP);
-  const target = link.dentry.inode.readlink!();
+  const jump = followAs(link.dentry.inode, ctx.task ?? null);
+  if (jump) return jump;
+  const target = readlinkAs(link.dentry.inode, ctx.task ?? null);
   if (target === '') throw new Errno(ENOENT);
   return walkFrom(ctx, target.startsWith('/') ? ctx.root : at, target, { follow: true }, st);
 }

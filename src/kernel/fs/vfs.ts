@@ -16,9 +16,10 @@ import type { Inode, Stat } from './inode.js';
 import { walk, walkParent, isDir, type WalkContext } from './namei.js';
 import { permits, checkPermission, MAY_EXEC, MAY_READ, MAY_WRITE } from './permission.js';
 import { HostInode } from './hostfs/hostfs.js';
+import { readlinkAs } from './proc/links.js';
 
 export function walkContext(t: Task): WalkContext {
-  return { mounts: t.kernel.mounts, root: t.fs.root, cred: t.cred };
+  return { mounts: t.kernel.mounts, root: t.fs.root, cred: t.cred, task: t };
 }
 
 /** The starting directory for a *at call. */
@@ -108,7 +109,7 @@ export function openAt(t: Task, dirfd: number, path: string, flags: number, mode
       } catch (e) {
         // A dangling symlink: O_CREAT creates its target.
         if (!(e instanceof Errno) || e.errno !== ENOENT) throw e;
-        const target = existing.inode.readlink!();
+        const target = readlinkAs(existing.inode, t);
         return openAt(t, AT_FDCWD, target.startsWith('/') ? target : mountRelative(t, parent) + '/' + target, flags, mode);
       }
     }
@@ -252,7 +253,7 @@ export function readlinkAt(t: Task, dirfd: number, path: string): string {
   const p = lookupAt(t, dirfd, path, false, AT_EMPTY_PATH);
   const ino = p.dentry.inode;
   if ((ino.getattr().mode & S_IFMT) !== S_IFLNK || !ino.readlink) throw new Errno(EINVAL);
-  return ino.readlink();
+  return readlinkAs(ino, t);
 }
 
 export function accessCheck(t: Task, p: Path, mode: number, useReal: boolean): void {

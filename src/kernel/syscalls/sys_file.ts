@@ -22,6 +22,7 @@ import { encodeStat, encodeStatx, encodeStatfs } from '../fs/stat-abi.js';
 import type { File } from '../fs/file.js';
 import type { Timespec } from '../fs/inode.js';
 import { fileLocks } from '../fs/locks.js';
+import { OpenWouldBlock } from '../fs/fifo-opener.js';
 
 /** At most this much moves in one read/write (Linux's MAX_RW_COUNT is ~2 GiB; we go lower to bound memory). */
 const MAX_IO = 16 << 20;
@@ -43,8 +44,14 @@ function writable(t: Task, fd: number): File {
   return f;
 }
 
-function doOpen(t: Task, dirfd: number, pathname: string, flags: number, mode: number): number {
-  const f = vfs.openAt(t, dirfd, pathname, flags | O_LARGEFILE, mode);
+function doOpen(t: Task, dirfd: number, pathname: string, flags: number, mode: number): number | Block {
+  let f: File;
+  try {
+    f = vfs.openAt(t, dirfd, pathname, flags | O_LARGEFILE, mode);
+  } catch (e) {
+    if (e instanceof OpenWouldBlock) return e.block;
+    throw e;
+  }
   f.flags = (flags & OPEN_FLAGS_KEPT) | O_LARGEFILE;
   if (!(flags & O_NOCTTY)) t.kernel.console?.maybeAcquireControllingTty(t, f);
   return t.fds.install(f, (flags & O_CLOEXEC) !== 0);

@@ -24,18 +24,30 @@ function startClone(t: Task, guestFlags: number, ptid: number, ctid: number, hos
   if (guestFlags & CLONE_PIDFD) throw new Errno(EINVAL);
   if ((guestFlags & CLONE_THREAD) && !(guestFlags & CLONE_SIGHAND)) throw new Errno(EINVAL);
   if ((guestFlags & CLONE_SIGHAND) && !(guestFlags & CLONE_VM)) throw new Errno(EINVAL);
+  const tr = t.tracee;
+  const savedArgs = tr.saveRegs();
   t.pendingClone = {
-    flags: guestFlags, ptid, ctid,
+    flags: guestFlags, ptid, ctid, savedArgs,
     exitSignal: guestFlags & CLONE_THREAD ? 0 : guestFlags & CSIGNAL,
     guestParent: (guestFlags & CLONE_PARENT) !== 0,
   };
-  const tr = t.tracee;
   tr.setReg(REG.orig_rax, hostNr);
   tr.setReg(REG.rdi, hostFlags >>> 0);
+  if (hostNr !== t.syscall?.nr) for (const r of [REG.rsi, REG.rdx, REG.r10, REG.r8]) tr.setReg(r, 0);
   // Every guest process is made a host child of tuml itself (CLONE_PARENT), so the tracer
   // reaps it; the guest's own family tree is the kernel's. The kernel writes the guest's
   // tids into *ptid / *ctid, so the host is not asked to.
-  return new Native((r) => r);
+  // Only rax may change across a syscall: the rewritten argument register is put back
+  // (glibc's vfork keeps its return address in rdi).
+  return new Native((r) => {
+    restoreArgRegs(t, savedArgs);
+    return r;
+  });
+}
+
+/** Puts back the argument registers a rewritten clone changed. */
+export function restoreArgRegs(t: Task, saved: Buffer): void {
+  for (const r of [REG.rdi, REG.rsi, REG.rdx, REG.r10, REG.r8]) t.tracee.setReg(r, saved.readBigUInt64LE(r * 8));
 }
 
 function hostProcessFlags(guestFlags: number): number {

@@ -5,12 +5,13 @@ import { Task } from './task.js';
 import { ThreadGroup } from './thread-group.js';
 import { Tracee } from '../../host/ptrace/tracee.js';
 import { Rlimits } from './rlimits.js';
+import { restoreArgRegs } from '../syscalls/sys_task.js';
 import { CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_THREAD } from '../abi/clone.js';
 import { CLD_DUMPED, CLD_EXITED, CLD_KILLED } from '../abi/signals.js';
 import { sendToGroup } from '../signal/deliver.js';
 
 /** Children whose first stop still needs the kernel's setup (CLONE_CHILD_SETTID). */
-const childSetup = new WeakMap<Task, { ctid: number }>();
+const childSetup = new WeakMap<Task, { ctid: number; regs: Buffer }>();
 
 export function onNewChild(k: Kernel, parent: Task, childHostTid: number): void {
   const pc = parent.pendingClone;
@@ -53,12 +54,13 @@ export function onNewChild(k: Kernel, parent: Task, childHostTid: number): void 
   group.threads.add(child);
   k.byHostTid.set(childHostTid, child);
   k.byTid.set(vtid, child);
-  if (pc.flags & CLONE_CHILD_SETTID) childSetup.set(child, { ctid: pc.ctid });
-  else childSetup.set(child, { ctid: 0 });
+  childSetup.set(child, { ctid: pc.flags & CLONE_CHILD_SETTID ? pc.ctid : 0, regs: pc.savedArgs });
 
   const flags = pc.flags;
   const ptid = pc.ptid;
-  parent.exitFixup = (r) => {
+  const inner = parent.exitFixup;
+  parent.exitFixup = (r0) => {
+    const r = inner ? inner(r0) : r0;
     if (r <= 0) return r;
     if (flags & CLONE_PARENT_SETTID) {
       try { parent.mem.writeI32(ptid, vtid); } catch { /* EFAULT: Linux ignores it too */ }
@@ -74,6 +76,7 @@ export function onEventStop(k: Kernel, task: Task): void {
   const setup = childSetup.get(task);
   if (setup) {
     childSetup.delete(task);
+    restoreArgRegs(task, setup.regs);
     if (setup.ctid) {
       try { task.mem.writeI32(setup.ctid, task.tid); } catch { /* as Linux: ignored */ }
     }

@@ -47,7 +47,7 @@ export class Task {
   /** Parked in a job-control stop (group-stop reported, not resumed). */
   groupStopped = false;
   /** For clone: what to finish once the host reports the new child. */
-  pendingClone: { flags: number; ptid: number; ctid: number; exitSignal: number; guestParent: boolean } | null = null;
+  pendingClone: { flags: number; ptid: number; ctid: number; exitSignal: number; guestParent: boolean; savedArgs: Buffer } | null = null;
   clearChildTid = 0;
   /** Signals the kernel sent and whose siginfo must be fixed at delivery (sig → info). */
   readonly sigInfoFixups = new Map<number, { pid: number; uid: number; code: number; status?: number }>();
