@@ -10,8 +10,10 @@ const input = workerData as WorkerInput;
 if (process.env.TUML_DEBUG) hostFiles.writeAll(2, Buffer.from("kernel thread up\n"));
 const port = input.port;
 const k = new Kernel({ post: (m) => port.postMessage(m), port });
+// A host terminal is in raw mode while the machine runs: the log needs its own CRs there.
+const crlf = input.stdio.stderrTty;
 k.log.sink = (line) => {
-  try { hostFiles.writeAll(2, Buffer.from(line)); } catch { /* host stderr gone */ }
+  try { hostFiles.writeAll(2, Buffer.from(crlf ? line.replace(/\n/g, '\r\n') : line)); } catch { /* host stderr gone */ }
 };
 k.onMessage('host-signal', (m) => {
   if (m.type === 'host-signal') {

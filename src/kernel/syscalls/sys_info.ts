@@ -186,6 +186,17 @@ export const infoCalls: HandlerMap = {
     }
   },
   getcpu: (t, a) => { if (a[0]) t.mem.writeU32(a[0], 0); if (a[1]) t.mem.writeU32(a[1], 0); return 0; },
+  // One memory node: the default policy is all there is.
+  get_mempolicy: (t, a) => {
+    if (a[0]) t.mem.writeI32(a[0], 0 /* MPOL_DEFAULT */);
+    if (a[1]) {
+      const maxnode = a[2]!;
+      if (maxnode > 0) t.mem.write(a[1], Buffer.alloc(Math.ceil(maxnode / 64) * 8));
+    }
+    return 0;
+  },
+  set_mempolicy: (_t, a) => ((a[0]! | 0) >= 0 && (a[0]! | 0) <= 5 ? 0 : -EINVAL),
+  mbind: () => 0,
   ioprio_get: () => 0,
   ioprio_set: () => 0,
   syslog: (t, a) => syslog(t, a[0]! | 0, a[1]!, a[2]! | 0),
