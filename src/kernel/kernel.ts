@@ -2,6 +2,7 @@
 // tracee to stop, handles that stop, resumes it, and never sleeps any other way. The main
 // thread reaches it through messages and the doorbell.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import * as fs from 'node:fs';
 import { PtracePlatform, type StopEvent } from '../host/ptrace/platform.js';
 import { Tracee, TraceeGone } from '../host/ptrace/tracee.js';
 import { REG } from '../host/ptrace/constants.js';
@@ -208,7 +209,7 @@ export class Kernel {
     }
     if (r instanceof Block) return this.park(task, r);
     if (r instanceof Native) {
-      if (STRACE) this.log.sink(`[${task.tid}] ${SYSCALL_NAMES[s.nr]}(${s.args.slice(0, 4).map((x) => x.toString(16)).join(', ')}) = <native>\n`);
+      if (STRACE) straceOut(`[${task.tid}] ${SYSCALL_NAMES[s.nr]}(${s.args.slice(0, 4).map((x) => x.toString(16)).join(', ')}) = <native>\n`);
       task.syscall = null;
       if (r.fixup) {
         task.exitFixup = r.fixup;
@@ -222,7 +223,7 @@ export class Kernel {
 
   /** Finishes the task's syscall with a result and resumes it. */
   complete(task: Task, result: number | bigint): void {
-    if (STRACE && task.syscall) this.log.sink(`[${task.tid}] ${SYSCALL_NAMES[task.syscall.nr]}(${task.syscall.args.slice(0, 4).map((x) => x.toString(16)).join(', ')}) = ${result}\n`);
+    if (STRACE && task.syscall) straceOut(`[${task.tid}] ${SYSCALL_NAMES[task.syscall.nr]}(${task.syscall.args.slice(0, 4).map((x) => x.toString(16)).join(', ')}) = ${result}\n`);
     task.syscall = null;
     const tr = task.tracee;
     tr.setReg(REG.orig_rax, -1n);
@@ -307,4 +308,9 @@ export class Kernel {
 
 const parkedBlocks = new WeakMap<Task, Block>();
 /** TUML_STRACE=1 logs every emulated syscall to the host's stderr (a debugging aid). */
-const STRACE = !!process.env.TUML_STRACE;
+const STRACE = process.env.TUML_STRACE ?? '';
+/** TUML_STRACE=1 writes to stderr, TUML_STRACE=<file> to that file. */
+function straceOut(line: string): void {
+  if (STRACE === '1') fs.writeSync(2, line);
+  else fs.appendFileSync(STRACE, line);
+}

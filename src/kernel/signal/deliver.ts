@@ -5,7 +5,7 @@
 import type { Kernel } from '../kernel.js';
 import type { Task } from '../task/task.js';
 import type { ThreadGroup } from '../task/thread-group.js';
-import { SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, SI_USER, SI_TKILL, CLD_STOPPED, CLD_CONTINUED, sigbit, defaultAction } from '../abi/signals.js';
+import { SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SI_USER, SI_TKILL, CLD_STOPPED, CLD_CONTINUED, sigbit, defaultAction } from '../abi/signals.js';
 import * as libc from '../../host/libc.js';
 
 export interface SigInfoFix { pid: number; uid: number; code: number; status?: number }
@@ -81,8 +81,31 @@ export function onSignalDelivery(k: Kernel, task: Task, sig: number): void {
       task.tracee.storeSiginfo();
     }
   }
+  if ((sig === SIGTSTP || sig === SIGTTIN || sig === SIGTTOU) && !task.group.sigactions.hasHandler(sig) && !task.group.sigactions.isIgnored(sig)) {
+    // The host discards these for its own (always orphaned) process group of guest
+    // processes, so the kernel applies Linux's rule on the guest's groups and stops the
+    // task with SIGSTOP, remembering which signal the stop reports.
+    if (isOrphanedPgrp(k, task.group.pgid)) {
+      task.tracee.cont(0);
+      return;
+    }
+    stopSignals.set(task.group, sig);
+    task.tracee.cont(SIGSTOP);
+    return;
+  }
   task.tracee.cont(sig);
-  void k;
+}
+
+const stopSignals = new WeakMap<ThreadGroup, number>();
+
+/** A process group is orphaned when no member has a parent in another group of the session. */
+export function isOrphanedPgrp(k: Kernel, pgid: number): boolean {
+  for (const g of k.groups.values()) {
+    if (!g.alive || g.pgid !== pgid) continue;
+    const p = g.parent;
+    if (p && p.alive && p.pgid !== pgid && p.sid === g.sid) return false;
+  }
+  return true;
 }
 
 /** The host put a thread into group-stop (SIGSTOP, SIGTSTP, …): keep it there. */
@@ -90,6 +113,11 @@ export function onGroupStop(k: Kernel, task: Task, sig: number): void {
   const g = task.group;
   task.groupStopped = true;
   if (g.jobState === 'stopped') return;
+  const reported = stopSignals.get(g);
+  if (reported !== undefined && sig === SIGSTOP) {
+    stopSignals.delete(g);
+    sig = reported;
+  }
   g.jobState = 'stopped';
   g.pendingStopReport = sig;
   g.pendingContinueReport = false;
