@@ -129,6 +129,20 @@ export class PtracePlatform {
     }
   }
 
+  /** Waits for a stop of one of two tids (a multi-threaded exec); others are deferred. */
+  private waitForEither(a: number, b: number): StopEvent {
+    for (;;) {
+      const pid = libc.waitpidRaw(-1, this.status, __WALL);
+      if (pid < 0) {
+        if (libc.errno() === 4) continue;
+        throw new TraceeGone(a);
+      }
+      const ev = this.complete(decodeStatus(pid, this.status[0]!));
+      if (ev.tid === a || ev.tid === b) return ev;
+      this.deferred.push(ev);
+    }
+  }
+
   private waitFor(tid: number): StopEvent {
     for (;;) {
       const pid = libc.waitpidRaw(tid, this.status, __WALL);
@@ -192,7 +206,7 @@ export class PtracePlatform {
    * stopped at PTRACE_EVENT_EXEC with an empty address space but for the stub, its stack
    * and the vDSO. Returns the former tid if a non-leader thread exec'd, else the same tid.
    */
-  execStub(t: Tracee, scratch: number, name: string): number {
+  execStub(t: Tracee, scratch: number, name: string, leaderTid = t.tid): number {
     const path = Buffer.from(this.stubPath + '\0');
     const arg0 = Buffer.from(name + '\0');
     const pathAddr = scratch - 512;
@@ -205,11 +219,19 @@ export class PtracePlatform {
     t.writeFrom(argvAddr, argv);
     this.setupCall(t, SYS_execve, [pathAddr, argvAddr, argvAddr + 8]);
     t.cont();
+    // A non-leader thread that execs takes over the leader's tid (its own vanishes), so the
+    // exec event is awaited from either; other threads' deaths are left for the main loop.
+    const formerTid = t.tid;
     for (;;) {
-      const ev = this.waitFor(t.tid);
+      const ev = leaderTid === formerTid ? this.waitFor(t.tid) : this.waitForEither(formerTid, leaderTid);
+      if (ev.tid !== formerTid && !(ev.kind === 'exec' && ev.tid === leaderTid)) {
+        this.deferred.push(ev);
+        continue;
+      }
       switch (ev.kind) {
         case 'seccomp': t.cont(); continue;
         case 'exec': {
+          t.tid = ev.tid;
           // Still inside execve: step to its syscall-exit stop, so the return value it is
           // about to store cannot overwrite registers the kernel sets next.
           t.resumeToSyscallStop();

@@ -92,6 +92,23 @@ function checkArgs(argv: Buffer[], envp: Buffer[], stackLimit: number): void {
   if (total > Math.max(stackLimit / 4, 128 * 1024)) throw new Errno(E2BIG);
 }
 
+/** A thread other than the leader exec'd: it becomes the leader, with the leader's ids. */
+function takeOverLeader(t: Task, oldHostTid: number): void {
+  const k = t.kernel;
+  const g = t.group;
+  const leader = g.leader;
+  k.byHostTid.delete(oldHostTid);
+  k.byTid.delete(t.tid);
+  k.pids.free(t.tid);
+  g.threads.delete(leader);
+  k.byTid.delete(leader.tid);
+  leader.syscall?.unpark?.();
+  t.tid = leader.tid;
+  g.leader = t;
+  k.byHostTid.set(t.hostTid, t);
+  k.byTid.set(t.tid, t);
+}
+
 export interface ExecArgs { dirfd: number; pathname: string; argv: Buffer[]; envp: Buffer[]; flags: number }
 
 /**
@@ -108,7 +125,9 @@ export function execve(t: Task, req: ExecArgs): void {
   const comm = Buffer.from(req.pathname.split('/').pop() || req.pathname).subarray(0, 15).toString();
   try {
     // ---- point of no return ----
-    k.platform.execStub(t.tracee, scratchAddress(t), comm);
+    const oldHostTid = t.hostTid;
+    k.platform.execStub(t.tracee, scratchAddress(t), comm, t.group.leader.hostTid);
+    if (t.hostTid !== oldHostTid) takeOverLeader(t, oldHostTid);
     const tr = t.tracee;
     tr.invalidateRegs();
     const rsp = tr.getRegNum(REG.rsp);

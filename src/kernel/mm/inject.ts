@@ -37,7 +37,7 @@ export function openInTask(k: Kernel, t: Task, hostFd: number, writable: boolean
 /** mmap of a kernel-supplied backing file into the task. Returns the address or throws. */
 export function mapSource(k: Kernel, t: Task, src: MmapSource, addr: number, len: number, prot: number, flags: number, off: number, guestPath: string): number {
   const fd = openInTask(k, t, src.hostFd, src.writable);
-  if (process.env.TUML_DEBUG) console.error("mapSource", src, fd, addr.toString(16), len, prot, flags, off);
+  if (process.env.TUML_DEBUG) process.stderr.write(`mapSource ${src.hostFd} ${fd} ${addr.toString(16)} ${len} ${prot} ${flags} ${off}\n`);
   try {
     const r = injectCall(k, t, SYS.mmap, [addr, len, prot, flags & ~MAP_ANONYMOUS, fd, off]);
     if (r < 0 && r > -4096) throw new Errno(-r);

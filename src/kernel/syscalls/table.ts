@@ -7,9 +7,10 @@ import { signalCalls } from './sys_signal.js';
 import { infoCalls } from './sys_info.js';
 import { fileCalls } from './sys_file.js';
 import { mmCalls } from './sys_mm.js';
+import { timerCalls } from './sys_timer.js';
 import { extraCalls } from './extra.js';
 
-const maps: HandlerMap[] = [taskCalls, signalCalls, infoCalls, fileCalls, mmCalls, ...extraCalls];
+const maps: HandlerMap[] = [taskCalls, signalCalls, infoCalls, fileCalls, mmCalls, timerCalls, ...extraCalls];
 
 export const syscallTable: (Handler | undefined)[] = (() => {
   const table: (Handler | undefined)[] = [];

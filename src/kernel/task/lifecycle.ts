@@ -56,16 +56,15 @@ export function onNewChild(k: Kernel, parent: Task, childHostTid: number): void 
   k.byTid.set(vtid, child);
   childSetup.set(child, { ctid: pc.flags & CLONE_CHILD_SETTID ? pc.ctid : 0, regs: pc.savedArgs });
 
-  const flags = pc.flags;
-  const ptid = pc.ptid;
+  // *ptid must hold the tid before either side runs: a thread may exit (and its
+  // CLONE_CHILD_CLEARTID zero the same word) before the parent's clone returns.
+  if (pc.flags & CLONE_PARENT_SETTID) {
+    try { parent.mem.writeI32(pc.ptid, vtid); } catch { /* EFAULT: Linux ignores it too */ }
+  }
   const inner = parent.exitFixup;
   parent.exitFixup = (r0) => {
     const r = inner ? inner(r0) : r0;
-    if (r <= 0) return r;
-    if (flags & CLONE_PARENT_SETTID) {
-      try { parent.mem.writeI32(ptid, vtid); } catch { /* EFAULT: Linux ignores it too */ }
-    }
-    return vtid;
+    return r <= 0 ? r : vtid;
   };
   parent.tracee.resumeToSyscallStop();
   k.replayEarlyStops(childHostTid);
