@@ -10,6 +10,8 @@ export const ptraceBuf = libc.func('long ptrace(long request, int pid, uintptr_t
   (req: number, pid: number, addr: number | bigint, data: Buffer) => number;
 export const waitpidRaw = libc.func('int waitpid(int pid, _Out_ int *status, int options)') as
   (pid: number, status: number[], options: number) => number;
+export const wait4Raw = libc.func('int wait4(int pid, _Out_ int *status, int options, _Out_ uint8_t *rusage)') as
+  (pid: number, status: number[], options: number, rusage: Buffer) => number;
 export const posixSpawn = libc.func(
   'int posix_spawn(_Out_ int *pid, const char *path, void *file_actions, void *attrp, const char **argv, const char **envp)') as
   (pid: number[], path: string, fa: Buffer | null, attr: Buffer | null, argv: (string | null)[], envp: (string | null)[]) => number;

@@ -54,6 +54,8 @@ export class Kernel {
   private halted: number | null = null;
   private readonly messageHandlers = new Map<string, (m: ToKernel) => void>();
   readonly syscallCounts = new Map<number, number>();
+  /** Work that must finish before the machine stops (file systems write back and unmount). */
+  readonly haltHooks: (() => void)[] = [];
 
   constructor(private readonly hooks: KernelHooks) {
     this.timers = new TimerList((at) => hooks.post({ type: 'arm-timer', at }));
@@ -106,6 +108,9 @@ export class Kernel {
     this.halted = code;
     for (const t of this.byHostTid.values()) this.platform.kill(t.hostTid, SIGKILL);
     this.platform.kill(this.doorbell.tid, SIGKILL);
+    for (const h of this.haltHooks) {
+      try { h(); } catch (e) { this.log.warn(`tuml: error while halting: ${(e as Error).message}`); }
+    }
     this.post({ type: 'halt', code });
   }
   get isHalted(): boolean {
@@ -149,8 +154,8 @@ export class Kernel {
       case 'group-stop': return signals.onGroupStop(this, task, ev.sig);
       case 'signal': return this.onSignal(task, ev.sig);
       case 'exec': case 'vfork-done': case 'exiting': task.tracee.cont(); return;
-      case 'exited': return lifecycle.onThreadExit(this, task, ev.code << 8);
-      case 'killed': return lifecycle.onThreadExit(this, task, ev.sig | (ev.core ? 0x80 : 0));
+      case 'exited': return lifecycle.onThreadExit(this, task, ev.code << 8, ev.cpu);
+      case 'killed': return lifecycle.onThreadExit(this, task, ev.sig | (ev.core ? 0x80 : 0), ev.cpu);
     }
   }
 

@@ -24,8 +24,11 @@ export type StopEvent =
   | { kind: 'exec'; tid: number; formerTid: number }
   | { kind: 'vfork-done'; tid: number }
   | { kind: 'exiting'; tid: number }
-  | { kind: 'exited'; tid: number; code: number }
-  | { kind: 'killed'; tid: number; sig: number; core: boolean };
+  | { kind: 'exited'; tid: number; code: number; cpu?: CpuTimes }
+  | { kind: 'killed'; tid: number; sig: number; core: boolean; cpu?: CpuTimes };
+
+/** CPU time a dead task used, in microseconds (from wait4's rusage). */
+export interface CpuTimes { utime: number; stime: number }
 
 const SIGTRAP = 5, SIGKILL = 9;
 const POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08, POSIX_SPAWN_SETSID = 0x80;
@@ -62,6 +65,7 @@ export class PtracePlatform {
   readonly stubPath: string;
   private readonly filter: Buffer;
   private readonly status = [0];
+  private readonly rusage = Buffer.alloc(144);
   /** Events met while injecting into one tracee that belong to the main loop. */
   private readonly deferred: StopEvent[] = [];
   /** Signals that arrived at a tracee during an injection; re-raised afterwards. */
@@ -119,13 +123,21 @@ export class PtracePlatform {
     const d = this.deferred.shift();
     if (d) return d;
     for (;;) {
-      const pid = libc.waitpidRaw(-1, this.status, __WALL);
+      const pid = libc.wait4Raw(-1, this.status, __WALL, this.rusage);
       if (pid < 0) {
         const e = libc.errno();
         if (e === 4) continue; // EINTR
-        throw new HostError('waitpid', e);
+        throw new HostError('wait4', e);
       }
-      return this.complete(decodeStatus(pid, this.status[0]!));
+      const ev = this.complete(decodeStatus(pid, this.status[0]!));
+      if (ev.kind === 'exited' || ev.kind === 'killed') {
+        const r = this.rusage;
+        ev.cpu = {
+          utime: Number(r.readBigInt64LE(0)) * 1e6 + Number(r.readBigInt64LE(8)),
+          stime: Number(r.readBigInt64LE(16)) * 1e6 + Number(r.readBigInt64LE(24)),
+        };
+      }
+      return ev;
     }
   }
 

@@ -6,6 +6,7 @@ import { Errno } from '../errno.js';
 import { EINVAL, EPERM, ESRCH, EFAULT } from '../abi/errno.js';
 import { RLIM_NLIMITS } from '../task/rlimits.js';
 import * as os from 'node:os';
+import { selfTimes, encodeRusage, ticks } from '../task/cpu-times.js';
 
 export const UTS_RELEASE = '6.12.0-tuml';
 export const UTS_VERSION = '#1 SMP PREEMPT tuml';
@@ -86,17 +87,20 @@ export const infoCalls: HandlerMap = {
   },
   times: (t, a) => {
     if (a[0]) {
+      const self = selfTimes(t.group);
+      const c = t.group.childTimes;
       const b = Buffer.alloc(32);
-      const usage = process.resourceUsage();
-      void usage;
+      [self.utime, self.stime, c.utime, c.stime].forEach((us, i) => b.writeBigInt64LE(BigInt(ticks(us)), i * 8));
       t.mem.write(a[0]!, b);
     }
     return Math.floor(t.kernel.uptimeMs() / 10);
   },
   getrusage: (t, a) => {
     const who = a[0]! | 0;
-    if (who !== 0 && who !== -1 && who !== 1) throw new Errno(EINVAL);
-    t.mem.write(a[1]!, Buffer.alloc(144));
+    const RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_THREAD = 1;
+    if (who !== RUSAGE_SELF && who !== RUSAGE_CHILDREN && who !== RUSAGE_THREAD) throw new Errno(EINVAL);
+    const times = who === RUSAGE_CHILDREN ? t.group.childTimes : selfTimes(t.group);
+    t.mem.write(a[1]!, encodeRusage(times));
     return 0;
   },
   umask: (t, a) => {

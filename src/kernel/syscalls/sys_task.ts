@@ -13,6 +13,7 @@ import {
 import { SIGCHLD, CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED } from '../abi/signals.js';
 import { execve, MAX_ARG_STRLEN } from '../exec/execve.js';
 import { reap } from '../task/lifecycle.js';
+import { encodeRusage } from '../task/cpu-times.js';
 import type { ThreadGroup } from '../task/thread-group.js';
 
 const WNOHANG = 1, WUNTRACED = 2, WSTOPPED = 2, WEXITED = 4, WCONTINUED = 8, WNOWAIT = 0x01000000,
@@ -96,8 +97,10 @@ function waitCommon(t: Task, idtype: number, id: number, options: number): WaitR
   return 'none';
 }
 
-function writeRusage(t: Task, addr: number): void {
-  if (addr) t.mem.write(addr, Buffer.alloc(144));
+function writeRusage(t: Task, addr: number, child: ThreadGroup): void {
+  if (!addr) return;
+  const d = child.deadThreadTimes, c = child.childTimes;
+  t.mem.write(addr, encodeRusage({ utime: d.utime + c.utime, stime: d.stime + c.stime }));
 }
 
 export const taskCalls: HandlerMap = {
@@ -143,7 +146,7 @@ export const taskCalls: HandlerMap = {
     if (r === 'nochild') throw new Errno(ECHILD);
     if (r === 'none') return options & WNOHANG ? 0 : new Block([t.group.childEvents]);
     if (a[1]) t.mem.writeI32(a[1], r.status);
-    writeRusage(t, a[3]!);
+    writeRusage(t, a[3]!, r.child);
     return r.child.tgid;
   },
   waitid: (t, a) => {
@@ -172,7 +175,7 @@ export const taskCalls: HandlerMap = {
       si.writeInt32LE(r.sigStatus, 24);
       t.mem.write(infop, si);
     }
-    writeRusage(t, a[4]!);
+    writeRusage(t, a[4]!, r.child);
     return 0;
   },
 

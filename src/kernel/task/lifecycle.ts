@@ -4,6 +4,7 @@ import type { Kernel } from '../kernel.js';
 import { Task } from './task.js';
 import { ThreadGroup } from './thread-group.js';
 import { Tracee } from '../../host/ptrace/tracee.js';
+import type { CpuTimes } from '../../host/ptrace/platform.js';
 import { Rlimits } from './rlimits.js';
 import { restoreArgRegs } from '../syscalls/sys_task.js';
 import { CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_THREAD } from '../abi/clone.js';
@@ -88,8 +89,12 @@ export function onEventStop(k: Kernel, task: Task): void {
   void k;
 }
 
-export function onThreadExit(k: Kernel, task: Task, status: number): void {
+export function onThreadExit(k: Kernel, task: Task, status: number, cpu?: CpuTimes): void {
   const g = task.group;
+  if (cpu) {
+    g.deadThreadTimes.utime += cpu.utime;
+    g.deadThreadTimes.stime += cpu.stime;
+  }
   task.syscall?.unpark?.();
   task.syscall = null;
   k.byHostTid.delete(task.hostTid);
@@ -133,6 +138,11 @@ function processExit(k: Kernel, g: ThreadGroup, status: number): void {
 }
 
 export function reap(k: Kernel, g: ThreadGroup): void {
+  const p = g.parent;
+  if (p) {
+    p.childTimes.utime += g.deadThreadTimes.utime + g.childTimes.utime;
+    p.childTimes.stime += g.deadThreadTimes.stime + g.childTimes.stime;
+  }
   g.parent?.children.delete(g);
   k.groups.delete(g.tgid);
   k.pids.free(g.tgid);

@@ -39,8 +39,9 @@ export class ThreadGroup {
   /** Host pid of the thread-group leader (the host process). */
   hostPid: number;
   personality = 0;
-  /** Count of user/system ticks is the host's; these hold children's totals for times(). */
+  /** CPU time (µs) of reaped children (RUSAGE_CHILDREN) and of this group's dead threads. */
   childTimes = { utime: 0, stime: 0 };
+  deadThreadTimes = { utime: 0, stime: 0 };
   /** Host (dev, ino) of files mapped by the kernel into this process → guest path, for /proc/pid/maps. */
   readonly mappedFiles = new Map<string, string>();
   isSubreaper = false;

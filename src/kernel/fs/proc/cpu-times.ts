@@ -30,8 +30,9 @@ export class CpuAccounting {
   sample(reader: Task | null): CpuSample {
     let user = 0, system = 0, running = 0, blocked = 0, threads = 0, lastPid = 0;
     for (const g of this.k.groups.values()) {
-      user += g.childTimes.utime;
-      system += g.childTimes.stime;
+      // childTimes are kept in µs.
+      user += Math.floor((g.childTimes.utime * CLK_TCK) / 1e6);
+      system += Math.floor((g.childTimes.stime * CLK_TCK) / 1e6);
       if (!g.alive) continue;
       const h = hostStat(g.hostPid);
       if (h) {

@@ -36,7 +36,7 @@ export function pidStat(k: ProcKernel, g: ThreadGroup, t: Task | null, reader: T
     f(9), // flags
     f(10), f(11), f(12), f(13), // minflt cminflt majflt cmajflt
     f(14), f(15), // utime stime
-    g.childTimes.utime, g.childTimes.stime,
+    Math.floor(g.childTimes.utime / 1e4), Math.floor(g.childTimes.stime / 1e4), // µs → ticks (CLK_TCK 100)
     h ? f(18) : 20, h ? f(19) : 0, // priority nice
     threads,
     0, // itrealvalue
