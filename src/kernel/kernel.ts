@@ -103,6 +103,17 @@ export class Kernel {
     }
   }
 
+  /** Ctrl-Alt-Del: reboot at once (true) or send SIGINT to init (false), as reboot(2) sets. */
+  cadEnabled = false;
+  /** What reboot(2) and mconsole's reboot do; `noreboot` or a driver may replace it. */
+  onReboot: () => void = () => this.halt(0);
+
+  /** halt/poweroff end the machine with status 0; reboot goes through onReboot. */
+  shutdown(how: 'halt' | 'reboot'): void {
+    if (how === 'reboot') this.onReboot();
+    else this.halt(0);
+  }
+
   halt(code: number): void {
     if (this.halted !== null) return;
     this.halted = code;

@@ -203,6 +203,24 @@ export const infoCalls: HandlerMap = {
   mbind: () => 0,
   ioprio_get: () => 0,
   ioprio_set: () => 0,
+  reboot: (t, a) => {
+    const MAGIC1 = 0xfee1dead, MAGIC2 = [672274793, 85072278, 369367448, 537993216];
+    const CMD_RESTART = 0x01234567, CMD_HALT = 0xcdef0123, CMD_POWER_OFF = 0x4321fedc, CMD_CAD_ON = 0x89abcdef, CMD_CAD_OFF = 0;
+    if ((a[0]! >>> 0) !== MAGIC1 || !MAGIC2.includes(a[1]! >>> 0)) throw new Errno(EINVAL);
+    if (t.cred.euid !== 0) throw new Errno(EPERM);
+    const cmd = a[2]! >>> 0;
+    const k = t.kernel;
+    switch (cmd) {
+      case CMD_CAD_ON: k.cadEnabled = true; return 0;
+      case CMD_CAD_OFF: k.cadEnabled = false; return 0;
+      case CMD_HALT: case CMD_POWER_OFF: case CMD_RESTART:
+        for (const m of k.mounts.all()) m.fs.sync?.();
+        k.log.info(cmd === CMD_RESTART ? 'reboot: Restarting system' : cmd === CMD_HALT ? 'reboot: System halted' : 'reboot: Power down');
+        k.shutdown(cmd === CMD_RESTART ? 'reboot' : 'halt');
+        return 0;
+      default: throw new Errno(EINVAL);
+    }
+  },
   syslog: (t, a) => syslog(t, a[0]! | 0, a[1]!, a[2]! | 0),
 };
 
