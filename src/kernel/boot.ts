@@ -19,6 +19,7 @@ import { UTS_RELEASE, UTS_VERSION } from './syscalls/sys_info.js';
 import { defaultRoot, mountSystem } from './fs/boot-mounts.js';
 import * as os from 'node:os';
 import { installFifoSupport } from './ipc/fifo.js';
+import { setupBlockDevices, mountRootDevice } from './block/boot-devices.js';
 
 export interface BootOptions { cfg: MachineConfig; stdio: StdioKinds; term: string | null }
 
@@ -28,7 +29,7 @@ function rootFileSystem(k: Kernel, cfg: MachineConfig): { fs: FileSystem; source
   if (cfg.rootfstype === 'hostfs') {
     return { fs: new HostFs(cfg.rootflags!, cfg.readOnly), source: '/dev/root' };
   }
-  if (cfg.root) throw new Error(`root=${cfg.root}: block devices are not available in this build yet`);
+  if (cfg.root) return mountRootDevice(k, cfg);
   return defaultRoot(k);
 }
 
@@ -41,6 +42,7 @@ export function boot(k: Kernel, opts: BootOptions): void {
   k.log.info(`Kernel command line: ${cfg.cmdline}`);
   k.log.info(`Memory: ${cfg.mem >> 10}K available`);
   installFifoSupport();
+  setupBlockDevices(k, cfg);
   const root = rootFileSystem(k, cfg);
   k.mounts = new MountTable(root.fs, root.source, { ...DEFAULT_MOUNT_FLAGS, readOnly: false });
   mountSystem(k, !cfg.root && !cfg.rootfstype);

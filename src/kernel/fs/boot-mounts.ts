@@ -14,6 +14,8 @@ import { walk, isDir } from './namei.js';
 import { Cred } from '../task/cred.js';
 import { DEFAULT_MOUNT_FLAGS } from './mount-table.js';
 import { fifoOpener } from './fifo-opener.js';
+import { procOptions, sysOptions } from './fs-types.js';
+import { blockDevices } from '../block/registry.js';
 
 export function tmpfs(k: Kernel, options?: string): TmpFs {
   return new TmpFs({ options, ramBytes: k.memBytes, deviceOpener: openDevice, fifoOpener });
@@ -49,9 +51,11 @@ function mountAt(k: Kernel, path: string, fs: FileSystem, source: string, flags:
 /** /proc, /sys, /dev (+ shm, pts), and for the default machine a private /tmp and /root. */
 export function mountSystem(k: Kernel, defaultMachine: boolean): void {
   const sys = { nosuid: true, nodev: true, noexec: true };
-  mountAt(k, '/proc', new ProcFs(k), 'proc', sys);
-  mountAt(k, '/sys', new SysFs({}), 'sysfs', sys);
-  mountAt(k, '/dev', createDevtmpfs({ ramBytes: k.memBytes }), 'devtmpfs', { nosuid: true });
+  mountAt(k, '/proc', new ProcFs(k, procOptions()), 'proc', sys);
+  mountAt(k, '/sys', new SysFs(sysOptions()), 'sysfs', sys);
+  const dev = createDevtmpfs({ ramBytes: k.memBytes, nodes: blockDevices.nodes() });
+  blockDevices.attachDevfs(dev.root);
+  mountAt(k, '/dev', dev, 'devtmpfs', { nosuid: true });
   mountAt(k, '/dev/shm', createDevShm(k.memBytes), 'tmpfs', { nosuid: true, nodev: true });
   if (defaultMachine) {
     mountAt(k, '/tmp', tmpfs(k, 'mode=1777'), 'tmpfs', { nosuid: true, nodev: true });

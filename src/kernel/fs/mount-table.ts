@@ -36,8 +36,9 @@ export class MountTable {
     }
   }
 
-  mount(fs: FileSystem, source: string, at: Path, flags: MountFlags): Mount {
-    const m = new Mount(fs, source, at.mount, at.dentry, flags);
+  /** `root` makes a bind mount: a subtree of `fs` (default: its root). */
+  mount(fs: FileSystem, source: string, at: Path, flags: MountFlags, root?: Dentry): Mount {
+    const m = new Mount(fs, source, at.mount, at.dentry, flags, root);
     at.mount.children.push(m);
     const list = this.onDentry.get(at.dentry) ?? [];
     list.push(m);
