@@ -7,6 +7,7 @@ import { EINVAL, EPERM, ESRCH, EFAULT } from '../abi/errno.js';
 import { RLIM_NLIMITS } from '../task/rlimits.js';
 import * as os from 'node:os';
 import { selfTimes, encodeRusage, ticks } from '../task/cpu-times.js';
+import { memoryUsage } from '../fs/proc/meminfo.js';
 
 export const UTS_RELEASE = '6.12.0-tuml';
 export const UTS_VERSION = '#1 SMP PREEMPT tuml';
@@ -72,10 +73,9 @@ export const infoCalls: HandlerMap = {
     b.writeBigInt64LE(BigInt(Math.floor(k.uptimeMs() / 1000)), 0);
     const load = os.loadavg();
     for (let i = 0; i < 3; i++) b.writeBigUInt64LE(BigInt(Math.floor(load[i]! * 65536)), 8 + i * 8);
-    const total = k.memBytes;
-    const free = Math.max(0, Math.min(total, os.freemem()) - 0);
-    b.writeBigUInt64LE(BigInt(total), 32);
-    b.writeBigUInt64LE(BigInt(Math.min(free, total)), 40);
+    const mem = memoryUsage(k);
+    b.writeBigUInt64LE(BigInt(mem.total), 32);
+    b.writeBigUInt64LE(BigInt(mem.free), 40);
     b.writeBigUInt64LE(0n, 48);
     b.writeBigUInt64LE(0n, 56);
     b.writeBigUInt64LE(0n, 64);

@@ -8,9 +8,10 @@ import { infoCalls } from './sys_info.js';
 import { fileCalls } from './sys_file.js';
 import { mmCalls } from './sys_mm.js';
 import { timerCalls } from './sys_timer.js';
+import { memfdCalls } from './sys_memfd.js';
 import { extraCalls } from './extra.js';
 
-const maps: HandlerMap[] = [taskCalls, signalCalls, infoCalls, fileCalls, mmCalls, timerCalls, ...extraCalls];
+const maps: HandlerMap[] = [taskCalls, signalCalls, infoCalls, fileCalls, mmCalls, timerCalls, memfdCalls, ...extraCalls];
 
 export const syscallTable: (Handler | undefined)[] = (() => {
   const table: (Handler | undefined)[] = [];
