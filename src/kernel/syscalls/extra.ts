@@ -5,5 +5,6 @@ import { socketCalls } from './sys_socket.js';
 import { pollCalls } from './sys_poll.js';
 import { epollCalls } from './sys_epoll.js';
 import { eventfdCalls } from './sys_eventfd.js';
+import { mountCalls } from './sys_mount.js';
 
-export const extraCalls: HandlerMap[] = [pipeCalls, socketCalls, pollCalls, epollCalls, eventfdCalls];
+export const extraCalls: HandlerMap[] = [pipeCalls, socketCalls, pollCalls, epollCalls, eventfdCalls, mountCalls];
