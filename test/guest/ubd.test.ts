@@ -262,3 +262,23 @@ test('bad ubd switches and a missing root device give UML\'s messages', (t) => {
   assert.match(r.stderr, /ubdc: Failed to open '\/nonexistent', errno = 2/);
   assert.match(r.stderr, /VFS: Unable to mount root fs/);
 });
+
+test('loop devices: losetup, mount -o loop of an image file on the ext4 root, autoclear at umount', (t) => {
+  if (skip) return t.skip(skip);
+  const img = path.join(dir, 'loop-root.img');
+  mkfs('ext4', img, 48);
+  const r = guest([`ubd0=${img}`, 'root=/dev/ubda'], `
+    dd if=/dev/zero of=/root/inner.img bs=1M count=8 2>/dev/null
+    mke2fs -q -F /root/inner.img >/dev/null 2>&1
+    losetup -f; losetup /dev/loop0 /root/inner.img && losetup /dev/loop0; blockdev --getsize64 /dev/loop0; losetup -d /dev/loop0
+    mount -o loop /root/inner.img /mnt && grep /mnt /proc/mounts && seq 1 5000 > /mnt/inner && umount /mnt
+    losetup -a; echo end
+  `);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '/dev/loop0\n/dev/loop0: 0 /root/inner.img\n8388608\n/dev/loop0 /mnt ext2 rw,relatime 0 0\nend\n');
+  e2fsck(img);
+  const inner = path.join(dir, 'inner.img');
+  fs.writeFileSync(inner, debugfsCat(img, '/root/inner.img'));
+  e2fsck(inner);
+  assert.equal(debugfsCat(inner, '/inner').toString(), Array.from({ length: 5000 }, (_, i) => `${i + 1}\n`).join(''));
+});

@@ -59,6 +59,8 @@ export class BlockDevice {
   holder: string | null = null;
   /** Open /dev nodes on it. */
   openCount = 0;
+  /** Called when a file system releases its claim (a loop device may then clear itself). */
+  onRelease: (() => void) | null = null;
 
   constructor(readonly store: BlockStore, info: BlockDeviceInfo, readonly disk: BlockDevice | null = null) {
     this.name = info.name;
@@ -147,6 +149,7 @@ export class BlockDevice {
         released = true;
         this.flush();
         this.holder = null;
+        this.onRelease?.();
       },
       discard: (o, l) => this.zeroOut(o, l, true),
     };

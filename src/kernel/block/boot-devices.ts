@@ -11,6 +11,7 @@ import { blockDevices } from './registry.js';
 import { mountExt, setHostfsConfig } from '../fs/fs-types.js';
 import { unmountAllExt4, type ExtType } from '../fs/ext4/ext4-fs.js';
 import { KERN_ERR } from '../log.js';
+import { setupLoopDevices } from './loop.js';
 
 /** A boot failure Linux would panic on: printed as one line, no stack. */
 export class PanicError extends Error {
@@ -22,6 +23,7 @@ export class PanicError extends Error {
 
 export function setupBlockDevices(k: Kernel, cfg: MachineConfig): void {
   setHostfsConfig(cfg.hostfs, cfg.hostfsAppend);
+  setupLoopDevices();
   for (const w of udbWarnings(cfg.devices)) k.log.warn(w);
   const { configs, errors } = parseUbdSwitches(cfg.devices);
   for (const e of errors) k.log.printk(KERN_ERR, e.message);

@@ -28,10 +28,14 @@ export class BlockRegistry {
   /** The /dev directory whose nodes follow the devices. */
   private devfs: Inode | null = null;
 
-  /** Adds a whole disk (and the partitions its table names) and registers its major. */
-  addDisk(disk: BlockDevice, minorsPerDisk: number, driverName: string): BlockDevice {
+  /** Nodes of drivers that are not disks yet (unbound loop devices, loop-control). */
+  private readonly extraNodes: DeviceNode[] = [];
+
+  /** Adds a whole disk (and the partitions its table names) and registers its major
+   *  (driverName null: the driver registered the major itself). */
+  addDisk(disk: BlockDevice, minorsPerDisk: number, driverName: string | null): BlockDevice {
     if (this.disks.some((d) => d.name === disk.name || d.rdev === disk.rdev)) throw new Errno(EEXIST);
-    if (!this.majors.has(disk.major)) {
+    if (driverName !== null && !this.majors.has(disk.major)) {
       this.majors.add(disk.major);
       registerBlockDevice(disk.major, ANY_MINOR, (flags, task, rdev) => this.open(rdev, flags, task), driverName);
     }
@@ -45,6 +49,12 @@ export class BlockRegistry {
   removeDisk(disk: BlockDevice): void {
     const i = this.disks.indexOf(disk);
     if (i >= 0) this.disks.splice(i, 1);
+  }
+
+  /** Adds /dev nodes that exist without a disk behind them. */
+  addNodes(nodes: DeviceNode[]): void {
+    for (const n of nodes) if (!this.extraNodes.some((x) => x.name === n.name)) this.extraNodes.push(n);
+    this.syncNodes();
   }
 
   /** (Re)reads the partition table of a disk (at add time and for BLKRRPART). */
@@ -90,7 +100,7 @@ export class BlockRegistry {
       if (dir.lookup?.(n.name)) continue;
       try {
         const ino = dir.mknod!(n.name, n.mode, makedev(n.major, n.minor), cred);
-        ino.setattr({ gid: DISK_GID });
+        if (n.gid) ino.setattr({ gid: n.gid });
       } catch { /* a name taken by something else stays as it is */ }
     }
   }
@@ -127,7 +137,8 @@ export class BlockRegistry {
 
   /** Nodes for devtmpfs: brw-rw---- root:disk. */
   nodes(): DeviceNode[] {
-    return this.all().map((d) => ({ name: d.name, major: d.major, minor: d.minor, mode: S_IFBLK | 0o660, gid: DISK_GID }));
+    const disks = this.all().map((d) => ({ name: d.name, major: d.major, minor: d.minor, mode: S_IFBLK | 0o660, gid: DISK_GID }));
+    return [...disks, ...this.extraNodes.filter((n) => !disks.some((d) => d.name === n.name))];
   }
 }
 
