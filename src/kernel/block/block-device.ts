@@ -55,8 +55,10 @@ export class BlockDevice {
   readonly serial: string | null;
   /** Partitions of a whole disk (empty for a partition). */
   partitions: BlockDevice[] = [];
-  /** Who has it claimed exclusively (a mounted file system), for EBUSY. */
+  /** Who has it claimed exclusively (a mounted file system), for EBUSY, and how many
+   *  claims that holder has open (a remount takes the new one before closing the old). */
   holder: string | null = null;
+  private claims = 0;
   /** Open /dev nodes on it. */
   openCount = 0;
   /** Called when a file system releases its claim (a loop device may then clear itself). */
@@ -134,9 +136,10 @@ export class BlockDevice {
    * or when the disk or one of its partitions is.
    */
   claim(holder: string, readOnly: boolean): BlockStore {
-    if (this.holder || this.disk?.holder || this.partitions.some((p) => p.holder)) throw new Errno(EBUSY);
+    if ((this.holder && this.holder !== holder) || this.disk?.holder || this.partitions.some((p) => p.holder)) throw new Errno(EBUSY);
     if (!readOnly && this.readOnly) throw new Errno(EROFS);
     this.holder = holder;
+    this.claims++;
     let released = false;
     return {
       size: this.size,
@@ -148,6 +151,7 @@ export class BlockDevice {
         if (released) return;
         released = true;
         this.flush();
+        if (--this.claims > 0) return;
         this.holder = null;
         this.onRelease?.();
       },

@@ -80,6 +80,8 @@ function checkExtType(dev: BlockDevice, type: ExtType): void {
   if (type === 'ext3' && !(compat & COMPAT_HAS_JOURNAL)) throw new Errno(EINVAL, "couldn't mount as ext3 due to feature incompatibilities");
 }
 
+let mountSeq = 0;
+
 /** Mounts an ext file system from a block device (type null: as its features say). */
 export function mountExt(k: Kernel, dev: BlockDevice, type: ExtType | null, readOnly: boolean): Ext4Fs {
   if (type) checkExtType(dev, type);
@@ -87,7 +89,7 @@ export function mountExt(k: Kernel, dev: BlockDevice, type: ExtType | null, read
     k.log.info(`EXT4-fs (${dev.name}): write access unavailable, mounting read-only`);
     readOnly = true;
   }
-  const holder = `ext4:${dev.name}`;
+  const holder = `ext4:${dev.name}:${++mountSeq}`; // one claim owner per mount
   const store = dev.claim(holder, readOnly);
   try {
     const fs = Ext4Fs.mount({

@@ -156,13 +156,17 @@ export class Ext4Fs implements FileSystem {
     if (readOnly === this.readOnly || this.unmounted) return;
     if (!this.reopen) throw new Errno(EBUSY);
     if (readOnly && this.writers > 0) throw new Errno(EBUSY);
+    // The new claim is taken before the old one closes, so the device is never let go.
+    const store = this.reopen(readOnly);
     if (!this.readOnly) for (const i of this.mappedWritable) i.writeback();
     this.volume.unmount();
     try {
-      this.volume = Ext4Volume.mount(this.reopen(readOnly), { readOnly });
+      this.volume = Ext4Volume.mount(store, { readOnly });
     } catch (e) {
       // Back to where we were, so the file system stays usable.
-      this.volume = Ext4Volume.mount(this.reopen(!readOnly), { readOnly: !readOnly });
+      const back = this.reopen(!readOnly);
+      store.close();
+      this.volume = Ext4Volume.mount(back, { readOnly: !readOnly });
       throw e;
     }
     if (!readOnly) for (const i of this.inodes.values()) if (i.openCount > 0) this.volume.pin(i.ino);
