@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import type { MachineConfig } from './cmdline.js';
 import type { FromKernel, ToKernel } from '../kernel/interrupts.js';
 import { isTerminal, makeRaw, windowSize } from '../host/terminal.js';
+import { ChannelHost } from '../drivers/chan/host.js';
 
 function monotonicMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
@@ -33,27 +34,14 @@ export function runMachine(cfg: MachineConfig): Promise<number> {
     port1.postMessage(m);
     ring();
   };
-  let reading = false;
-  const readBuf = Buffer.alloc(65536);
-  const readInput = () => {
-    if (reading) return;
-    reading = true;
-    fs.read(0, readBuf, 0, readBuf.length, null, (err, n) => {
-      reading = false;
-      if (err || n === 0) {
-        if (err && (err as NodeJS.ErrnoException).code === 'EAGAIN') { setTimeout(readInput, 10); return; }
-        send({ type: 'eof', chan: 0 });
-        return;
-      }
-      send({ type: 'input', chan: 0, data: new Uint8Array(readBuf.subarray(0, n)) });
-    });
-  };
+  const chans = new ChannelHost(cfg, send);
 
   return new Promise<number>((resolve) => {
     let done = false;
     const finish = (code: number) => {
       if (done) return;
       done = true;
+      chans.closeAll();
       restoreTerminal();
       resolve(code);
     };
@@ -73,9 +61,8 @@ export function runMachine(cfg: MachineConfig): Promise<number> {
           timer = setTimeout(() => { timer = null; send({ type: 'timer' }); }, Math.max(0, m.at - monotonicMs()));
           break;
         }
-        case 'want-input': readInput(); break;
         case 'halt': finish(m.code); break;
-        default: break;
+        default: chans.handle(m); break;
       }
     });
     worker.on('error', (e) => {

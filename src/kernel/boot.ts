@@ -48,7 +48,7 @@ export function boot(k: Kernel, opts: BootOptions): void {
   mountSystem(k, !cfg.root && !cfg.rootfstype);
   k.log.info(`VFS: Mounted root (${root.fs.name} filesystem)${root.fs.readOnly ? ' readonly' : ''}.`);
 
-  k.console = new Console(k, opts.stdio);
+  k.console = new Console(k, opts.stdio, cfg.devices);
   const rootPath = k.mounts.rootPath;
   const tr = k.platform.spawnStub('tuml-init');
   k.platform.installSeccomp(tr);

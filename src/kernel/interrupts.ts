@@ -1,11 +1,16 @@
 // Messages between the main thread (host I/O, the Node event loop) and the kernel thread.
 // Main → kernel messages are interrupts: the main thread posts one, then rings the doorbell.
+import type { LineSpec } from './tty/line-spec.js';
 
 export type ToKernel =
   | { type: 'input'; chan: number; data: Uint8Array }
   | { type: 'eof'; chan: number }
   | { type: 'timer' }
-  | { type: 'winch'; rows: number; cols: number }
+  | { type: 'winch'; rows: number; cols: number; chan?: number }
+  // Host channels (src/drivers/chan): output written, a client (re)connected, a log line.
+  | { type: 'output-ack'; chan: number; n: number }
+  | { type: 'chan-connect'; chan: number }
+  | { type: 'chan-log'; text: string }
   | { type: 'host-signal'; sig: number }
   | { type: 'ctl'; id: number; op: string; arg: string };
 
@@ -13,5 +18,9 @@ export type FromKernel =
   | { type: 'doorbell'; pid: number }
   | { type: 'arm-timer'; at: number }
   | { type: 'want-input'; chan: number }
+  | { type: 'output'; chan: number; data: Uint8Array }
+  | { type: 'tty-log'; file: string | null; data: Uint8Array }
+  | { type: 'chan-open'; spec: LineSpec }
+  | { type: 'chan-close'; chan: number }
   | { type: 'halt'; code: number }
   | { type: 'ctl-reply'; id: number; err: number; text: string };

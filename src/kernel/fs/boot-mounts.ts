@@ -16,6 +16,7 @@ import { DEFAULT_MOUNT_FLAGS } from './mount-table.js';
 import { fifoOpener } from './fifo-opener.js';
 import { procOptions, sysOptions } from './fs-types.js';
 import { blockDevices } from '../block/registry.js';
+import { createDevpts } from '../tty/devpts.js';
 
 export function tmpfs(k: Kernel, options?: string): TmpFs {
   return new TmpFs({ options, ramBytes: k.memBytes, deviceOpener: openDevice, fifoOpener });
@@ -57,6 +58,7 @@ export function mountSystem(k: Kernel, defaultMachine: boolean): void {
   blockDevices.attachDevfs(dev.root);
   mountAt(k, '/dev', dev, 'devtmpfs', { nosuid: true });
   mountAt(k, '/dev/shm', createDevShm(k.memBytes), 'tmpfs', { nosuid: true, nodev: true });
+  mountAt(k, '/dev/pts', createDevpts(k), 'devpts', { nosuid: true, noexec: true });
   if (defaultMachine) {
     mountAt(k, '/tmp', tmpfs(k, 'mode=1777'), 'tmpfs', { nosuid: true, nodev: true });
     mountAt(k, '/root', tmpfs(k, 'mode=700'), 'tmpfs');

@@ -106,6 +106,7 @@ export function onThreadExit(k: Kernel, task: Task, status: number, cpu?: CpuTim
 }
 
 function processExit(k: Kernel, g: ThreadGroup, status: number): void {
+  k.console?.processExit(g);
   g.zombieStatus = status;
   if (![...k.groups.values()].some((o) => o !== g && o.alive && o.fds === g.fds)) g.fds.closeAll();
   if (g === k.init || (k.init === null)) {

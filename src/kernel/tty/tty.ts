@@ -1,380 +1,457 @@
-// A terminal: termios, window size, the n_tty line discipline (canonical editing, echo,
-// signal characters), and job control (foreground process group, session, SIGTTIN/SIGTTOU).
+// A terminal (struct tty_struct): termios, window size, the n_tty line discipline, the
+// foreground process group and session, and its driver (a host channel, or the other half
+// of a pty). TtyFile is an open file on it; read/write/poll/ioctl follow drivers/tty/tty_io.c,
+// tty_ioctl.c and n_tty.c.
 import { Errno } from '../errno.js';
-import { EAGAIN, EINVAL, EIO, ENOTTY, EPERM, EINTR } from '../abi/errno.js';
+import { EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ESPIPE } from '../abi/errno.js';
 import { S_IFCHR, O_NONBLOCK } from '../abi/fcntl.js';
-import { SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH, SIGHUP, SIGCONT } from '../abi/signals.js';
-import { File, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, POLLHUP } from '../fs/file.js';
+import { SIGWINCH } from '../abi/signals.js';
+import { File, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, POLLHUP, POLLERR } from '../fs/file.js';
 import type { Stat } from '../fs/inode.js';
 import type { Task } from '../task/task.js';
-import { Block } from '../task/task.js';
-import { WaitQueue } from '../sched/wait-queue.js';
 import type { Kernel } from '../kernel.js';
-import {
-  defaultTermios, decodeTermios, encodeTermios, type Termios, ECHO, ECHOE, ECHOK, ECHOCTL, ECHONL,
-  ICANON, ISIG, ICRNL, IGNCR, INLCR, OPOST, ONLCR, OCRNL, TOSTOP, IEXTEN, NOFLSH, ECHOKE,
-  VEOF, VEOL, VEOL2, VERASE, VINTR, VKILL, VQUIT, VSUSP, VWERASE, VLNEXT, VMIN, VTIME, VREPRINT,
-} from './termios.js';
-import { killTargets } from '../syscalls/sys_signal.js';
-import { sendToGroup } from '../signal/deliver.js';
-import { makedev } from '../fs/devnums.js';
 import { monotonicMs } from '../sched/timers.js';
+import {
+  type Termios, defaultTermios, copyTermios, decodeTermios, encodeTermios, ICANON, TOSTOP, FLUSHO,
+  VMIN, VTIME, VSTART, VSTOP, TERMIOS_SIZE, TERMIOS2_SIZE, ECHO,
+} from './termios.js';
+import { NTty, type LdiscPort } from './n-tty.js';
+import * as jc from './job-control.js';
+import { makedev } from '../fs/devnums.js';
 
-export const TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x5404, TCSBRK = 0x5409,
-  TCXONC = 0x540a, TCFLSH = 0x540b, TIOCEXCL = 0x540c, TIOCNXCL = 0x540d, TIOCSCTTY = 0x540e,
-  TIOCGPGRP = 0x540f, TIOCSPGRP = 0x5410, TIOCOUTQ = 0x5411, TIOCSTI = 0x5412, TIOCGWINSZ = 0x5413,
-  TIOCSWINSZ = 0x5414, FIONREAD = 0x541b, TIOCNOTTY = 0x5422, TIOCGSID = 0x5429, TCSBRKP = 0x5425,
-  TIOCGPTN = 0x80045430, TIOCSPTLCK = 0x40045431, TIOCGDEV = 0x80045432, TIOCVHANGUP = 0x5437,
-  TIOCGEXCL = 0x80045440, TCGETS2 = 0x802c542a, TCSETS2 = 0x402c542b;
+export const TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x5404, TCGETA = 0x5405,
+  TCSETA = 0x5406, TCSETAW = 0x5407, TCSETAF = 0x5408, TCSBRK = 0x5409, TCXONC = 0x540a, TCFLSH = 0x540b,
+  TIOCEXCL = 0x540c, TIOCNXCL = 0x540d, TIOCSCTTY = 0x540e, TIOCGPGRP = 0x540f, TIOCSPGRP = 0x5410,
+  TIOCOUTQ = 0x5411, TIOCSTI = 0x5412, TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414, TIOCMGET = 0x5415,
+  TIOCMBIS = 0x5416, TIOCMBIC = 0x5417, TIOCMSET = 0x5418, TIOCGSOFTCAR = 0x5419, TIOCSSOFTCAR = 0x541a,
+  FIONREAD = 0x541b, TIOCINQ = 0x541b, TIOCLINUX = 0x541c, TIOCCONS = 0x541d, TIOCPKT = 0x5420,
+  TIOCNOTTY = 0x5422, TIOCSETD = 0x5423, TIOCGETD = 0x5424, TCSBRKP = 0x5425, TIOCSBRK = 0x5427,
+  TIOCCBRK = 0x5428, TIOCGSID = 0x5429, TCGETS2 = 0x802c542a, TCSETS2 = 0x402c542b, TCSETSW2 = 0x402c542c,
+  TCSETSF2 = 0x402c542d, TIOCGPTN = 0x80045430, TIOCSPTLCK = 0x40045431, TIOCGDEV = 0x80045432,
+  TIOCSIG = 0x40045436, TIOCVHANGUP = 0x5437, TIOCGPKT = 0x80045438, TIOCGPTLCK = 0x80045439,
+  TIOCGEXCL = 0x80045440, TIOCGPTPEER = 0x5441, TIOCGLCKTRMIOS = 0x5456, TIOCSLCKTRMIOS = 0x5457;
+export const TCOOFF = 0, TCOON = 1, TCIOFF = 2, TCION = 3;
+export const TCIFLUSH = 0, TCOFLUSH = 1, TCIOFLUSH = 2;
+const TIOCM_DTR = 0x002, TIOCM_RTS = 0x004, TIOCM_CTS = 0x020, TIOCM_CAR = 0x040, TIOCM_DSR = 0x100;
 
-export interface Winsize { rows: number; cols: number }
+export interface Winsize { rows: number; cols: number; xpixel?: number; ypixel?: number }
 
-export class Tty {
-  termios: Termios = defaultTermios();
-  winsize: Winsize = { rows: 24, cols: 80 };
+/** The device side of a tty. */
+export interface TtyDriver {
+  /** Takes output bytes toward the device; returns how many it took. */
+  write(data: Buffer): number;
+  /** How many bytes write() would take now. */
+  writeRoom(): number;
+  /** The line discipline refused input earlier and has room again. */
+  unthrottle(): void;
+  /** Extra ioctls (a pty master's); null when not the driver's. */
+  ioctl?(t: Task, file: TtyFile, req: number, arg: number): number | null;
+  /** The first open / last close of the tty. */
+  opened?(): void;
+  closed?(): void;
+  /** The window size changed (a pty tells nobody; a line may tell its channel). */
+  resized?(w: Winsize): void;
+}
+
+/** A sink for tty logging (direction 1: input read by the tty, 2: output written). */
+export interface TtyLogger { data(tty: Tty, dir: 1 | 2, b: Buffer): void; open(tty: Tty): void; close(tty: Tty): void }
+let logger: TtyLogger | null = null;
+export function setTtyLogger(l: TtyLogger | null): void {
+  logger = l;
+}
+
+let nextLogId = 1;
+
+export class Tty implements LdiscPort {
+  termios: Termios;
+  winsize: Winsize = { rows: 24, cols: 80, xpixel: 0, ypixel: 0 };
   /** Foreground process group and owning session (0: none). */
   pgrp = 0;
   sid = 0;
-  /** Bytes ready for read(): complete lines in canonical mode, everything otherwise. */
-  private ready: number[] = [];
-  /** The line being edited (canonical mode). */
-  private line: number[] = [];
-  private eofPending = 0;
-  private lnext = false;
-  hungUp = false;
-  readonly readers = new WaitQueue();
-  /** Called when the tty would like more input from its channel. */
-  onWantInput: () => void = () => {};
+  readonly ldisc: NTty;
+  readonly files = new Set<TtyFile>();
+  outputStopped = false;
+  /** A pty master whose slave is closed (reads give EIO once drained). */
+  otherClosed = false;
+  /** The other half of a pty pair. */
+  link: Tty | null = null;
+  isMaster = false;
+  /** Never becomes a controlling tty by open(2) (pty masters). */
+  noCtty = false;
+  exclusive = false;
+  /** Gone for good (a pty pair whose master closed): opens fail. */
+  dead = false;
+  private throttled = false;
+  private opens = 0;
+  readonly logId = nextLogId++;
+  /** Where a VTIME read's timer is. */
+  private timer: (() => void) | null = null;
 
   constructor(
     readonly kernel: Kernel,
     readonly name: string,
     readonly rdev: number,
-    /** Where output goes (the channel's host side). */
-    private readonly sink: (b: Buffer) => void,
-  ) {}
-
-  // ---- input side (from the channel) ----
-  receive(data: Uint8Array): void {
-    const t = this.termios;
-    for (let c of data) {
-      if (this.lnext) {
-        this.lnext = false;
-        this.addChar(c, true);
-        continue;
-      }
-      if (c === 13 && (t.iflag & IGNCR)) continue;
-      if (c === 13 && (t.iflag & ICRNL)) c = 10;
-      else if (c === 10 && (t.iflag & INLCR)) c = 13;
-      if (t.lflag & ISIG) {
-        const sig = c === t.cc[VINTR] ? SIGINT : c === t.cc[VQUIT] ? SIGQUIT : c === t.cc[VSUSP] ? SIGTSTP : 0;
-        if (sig && c !== 0) {
-          if (!(t.lflag & NOFLSH)) { this.line = []; this.ready = []; }
-          this.echoCtl(c);
-          this.signalForeground(sig);
-          continue;
-        }
-      }
-      if ((t.lflag & IEXTEN) && c === t.cc[VLNEXT] && (t.lflag & ICANON)) {
-        this.lnext = true;
-        continue;
-      }
-      this.addChar(c, false);
-    }
-    this.readers.wake();
+    public driver: TtyDriver,
+    termios: Termios = defaultTermios(),
+  ) {
+    this.termios = termios;
+    this.ldisc = new NTty(this);
+    jc.ttySet(kernel).add(this);
   }
 
-  private addChar(c: number, literal: boolean): void {
-    const t = this.termios;
-    if (!(t.lflag & ICANON)) {
-      this.ready.push(c);
-      if (t.lflag & ECHO) this.echoCtl(c);
-      return;
+  // ---- LdiscPort ----
+  echo(b: Buffer): void {
+    if (b.length === 0) return;
+    this.driver.write(b);
+    logger?.data(this, 2, b);
+  }
+  signal(sig: number): void {
+    jc.signalPgrp(this.kernel, this.pgrp, sig);
+  }
+  stopOutput(): void {
+    this.outputStopped = true;
+  }
+  startOutput(): void {
+    if (!this.outputStopped) return;
+    this.outputStopped = false;
+    this.wake();
+  }
+
+  /** Wakes every file on this tty (readers, writers, pollers). */
+  wake(): void {
+    for (const f of this.files) f.waitQueue.wake();
+  }
+
+  // ---- input from the device ----
+
+  /** Input bytes from the device. Returns how many were taken; the caller keeps the rest. */
+  receive(data: Uint8Array): number {
+    const n = this.ldisc.receive(data);
+    if (n > 0) logger?.data(this, 1, Buffer.from(data.subarray(0, n)));
+    if (n < data.length) this.throttled = true;
+    this.wake();
+    return n;
+  }
+
+  /** How much receive() would take now (a canonical tty without a whole line takes and drops). */
+  get inputRoom(): number {
+    const r = this.ldisc.room;
+    if (r <= 0 && (this.termios.lflag & ICANON) && !this.ldisc.readable) return 512;
+    return r;
+  }
+
+  /** inputRoom for a writer that will sleep when it is 0: a read making room wakes it. */
+  inputRoomFor(): number {
+    const r = this.inputRoom;
+    if (r <= 0) this.throttled = true;
+    return r;
+  }
+
+  // ---- files ----
+
+  open(f: TtyFile): void {
+    if (this.opens++ === 0) {
+      this.driver.opened?.();
+      logger?.open(this);
     }
-    if (!literal) {
-      if (c === t.cc[VERASE] || (c === 8 && t.cc[VERASE] === 0x7f)) {
-        if (this.line.length) {
-          const gone = this.line.pop()!;
-          if ((t.lflag & ECHO) && (t.lflag & ECHOE)) this.output(Buffer.from(gone < 32 && (t.lflag & ECHOCTL) ? '\b\b  \b\b' : '\b \b'), true);
-        }
-        return;
-      }
-      if (c === t.cc[VWERASE] && (t.lflag & IEXTEN)) {
-        while (this.line.length && this.line[this.line.length - 1] === 32) this.eraseOne();
-        while (this.line.length && this.line[this.line.length - 1] !== 32) this.eraseOne();
-        return;
-      }
-      if (c === t.cc[VKILL]) {
-        if ((t.lflag & ECHO) && (t.lflag & (ECHOK | ECHOKE))) while (this.line.length) this.eraseOne();
-        this.line = [];
-        return;
-      }
-      if (c === t.cc[VREPRINT] && (t.lflag & IEXTEN)) {
-        this.echoCtl(c);
-        this.output(Buffer.from('\n' + Buffer.from(this.line).toString('latin1')), true);
-        return;
-      }
-      if (c === t.cc[VEOF] && c !== 0) {
-        if (this.line.length === 0) this.eofPending++;
-        this.ready.push(...this.line);
-        this.line = [];
-        return;
-      }
-    }
-    this.line.push(c);
-    if (t.lflag & ECHO) this.echoCtl(c);
-    else if (c === 10 && (t.lflag & ECHONL)) this.output(Buffer.from('\n'), true);
-    if (!literal && (c === 10 || (c === t.cc[VEOL] && c !== 0) || (c === t.cc[VEOL2] && c !== 0))) {
-      this.ready.push(...this.line);
-      this.line = [];
+    this.files.add(f);
+  }
+
+  close(f: TtyFile): void {
+    this.files.delete(f);
+    if (--this.opens === 0) {
+      logger?.close(this);
+      this.driver.closed?.();
     }
   }
 
-  private eraseOne(): void {
-    this.line.pop();
-    if (this.termios.lflag & ECHO) this.output(Buffer.from('\b \b'), true);
+  get openCount(): number {
+    return this.opens;
   }
 
-  private echoCtl(c: number): void {
-    const t = this.termios;
-    if (!(t.lflag & ECHO)) return;
-    if ((t.lflag & ECHOCTL) && (c < 32 && c !== 10 && c !== 9) || c === 127) {
-      if (t.lflag & ECHOCTL) {
-        this.output(Buffer.from([0x5e, c === 127 ? 0x3f : c + 64]), true);
-        return;
-      }
-    }
-    this.output(Buffer.from([c]), true);
-  }
-
-  private signalForeground(sig: number): void {
-    if (!this.pgrp) return;
-    const k = this.kernel;
-    for (const g of [...k.groups.values()]) if (g.alive && g.pgid === this.pgrp) sendToGroup(k, g, sig, { pid: 0, uid: 0, code: 0x80 /* SI_KERNEL */ });
-  }
-
+  /**
+   * Hangup (the channel went away, a pty master closed, vhangup): every open file is hung
+   * up (reads give EOF, writes EIO) and the session leader gets SIGHUP and SIGCONT.
+   */
   hangup(): void {
-    this.hungUp = true;
-    if (this.sid) {
-      for (const g of [...this.kernel.groups.values()]) {
-        if (g.alive && g.sid === this.sid && g.tgid === this.sid) { sendToGroup(this.kernel, g, SIGHUP); sendToGroup(this.kernel, g, SIGCONT); }
-      }
-    }
-    this.readers.wake();
+    for (const f of this.files) f.hungUp = true;
+    jc.hangupSession(this.kernel, this);
+    this.ldisc.flush();
+    this.outputStopped = false;
+    this.wake();
   }
 
   resize(w: Winsize): void {
-    if (w.rows === this.winsize.rows && w.cols === this.winsize.cols) return;
-    this.winsize = w;
-    this.signalForeground(SIGWINCH);
+    const o = this.winsize;
+    if (w.rows === o.rows && w.cols === o.cols && (w.xpixel ?? 0) === (o.xpixel ?? 0) && (w.ypixel ?? 0) === (o.ypixel ?? 0)) return;
+    this.winsize = { rows: w.rows, cols: w.cols, xpixel: w.xpixel ?? 0, ypixel: w.ypixel ?? 0 };
+    this.driver.resized?.(this.winsize);
+    jc.signalPgrp(this.kernel, this.pgrp, SIGWINCH);
   }
 
-  get available(): number {
-    return this.ready.length;
+  setTermios(nt: Termios): void {
+    const old = this.termios;
+    this.termios = nt;
+    this.ldisc.modeChanged();
+    // Turning IXON off restarts stopped output.
+    if (this.outputStopped && !(nt.iflag & 0o2000)) this.startOutput();
+    void old;
+    this.unthrottleIfRoom();
+    this.wake();
   }
 
-  // ---- output side ----
-  output(data: Buffer, isEcho = false): void {
-    void isEcho;
-    const t = this.termios;
-    if (t.oflag & OPOST) {
-      if ((t.oflag & ONLCR) && data.includes(10)) {
-        const out: number[] = [];
-        for (const c of data) {
-          if (c === 10) out.push(13, 10);
-          else if (c === 13 && (t.oflag & OCRNL)) out.push(10);
-          else out.push(c);
-        }
-        data = Buffer.from(out);
-      }
+  private unthrottleIfRoom(): void {
+    if (this.throttled && this.ldisc.room > 0) {
+      this.throttled = false;
+      this.driver.unthrottle();
     }
-    this.sink(data);
   }
 
-  // ---- job control checks (tty_check_change, n_tty read side) ----
-  private isBackground(t: Task): boolean {
-    return this.sid !== 0 && t.group.sid === this.sid && this.pgrp !== 0 && t.group.pgid !== this.pgrp;
-  }
+  // ---- read ----
 
-  checkRead(t: Task): void {
-    if (!this.isBackground(t)) return;
-    const acts = t.group.sigactions;
-    const blocked = (t.tracee.sigmask() & (1n << BigInt(SIGTTIN - 1))) !== 0n;
-    if (acts.isIgnored(SIGTTIN) || blocked) throw new Errno(EIO);
-    for (const g of killTargets(t, -t.group.pgid)) sendToGroup(this.kernel, g, SIGTTIN, { pid: 0, uid: 0, code: 0x80 });
-    throw new Errno(EINTR);
-  }
-
-  checkWrite(t: Task): void {
-    if (!(this.termios.lflag & TOSTOP) || !this.isBackground(t)) return;
-    const acts = t.group.sigactions;
-    const blocked = (t.tracee.sigmask() & (1n << BigInt(SIGTTOU - 1))) !== 0n;
-    if (acts.isIgnored(SIGTTOU) || blocked) return;
-    for (const g of killTargets(t, -t.group.pgid)) sendToGroup(this.kernel, g, SIGTTOU, { pid: 0, uid: 0, code: 0x80 });
-    throw new Errno(EINTR);
-  }
-
-  /** One read(2). Throws EAGAIN when nothing is ready yet. */
-  read(t: Task, len: number, nonblock: boolean, state: { deadline?: number }): Buffer | Block {
-    this.checkRead(t);
+  /** One read(2): data, or EAGAIN (the caller sleeps on the file's wait queue). */
+  read(t: Task, f: TtyFile, len: number): Buffer {
+    if (f.hungUp) return Buffer.alloc(0);
+    jc.checkRead(t, this);
     const tio = this.termios;
     const canon = (tio.lflag & ICANON) !== 0;
-    if (this.ready.length === 0) {
-      if (canon && this.eofPending) { this.eofPending--; return Buffer.alloc(0); }
-      if (this.hungUp) return Buffer.alloc(0);
-      if (!canon && tio.cc[VMIN] === 0) {
-        if (tio.cc[VTIME] === 0) return Buffer.alloc(0);
-        const deadline = state.deadline ?? (state.deadline = monotonicMs() + tio.cc[VTIME]! * 100);
-        if (monotonicMs() >= deadline) return Buffer.alloc(0);
-        return new Block([this.readers], deadline);
-      }
-      if (nonblock) throw new Errno(EAGAIN);
-      this.onWantInput();
-      return new Block([this.readers]);
-    }
-    let n = Math.min(len, this.ready.length);
+    const nonblock = (f.flags & O_NONBLOCK) !== 0;
+    let out: Buffer | null;
     if (canon) {
-      const nl = this.ready.indexOf(10);
-      if (nl >= 0 && nl < n) n = nl + 1;
+      out = this.ldisc.read(len);
+    } else {
+      const vmin = tio.cc[VMIN]!, vtime = tio.cc[VTIME]!;
+      const st = f.readStateFor(t);
+      const avail = this.ldisc.available;
+      const want = Math.min(vmin, len);
+      if (avail >= Math.max(want, 1) || (avail > 0 && vtime > 0 && st.deadline !== undefined && monotonicMs() >= st.deadline)) {
+        out = this.ldisc.read(len);
+      } else if (vmin === 0 && vtime === 0) {
+        out = Buffer.alloc(0);
+      } else if (nonblock) {
+        out = avail > 0 ? this.ldisc.read(len) : null;
+      } else {
+        if (vtime > 0 && (vmin === 0 || avail > 0)) {
+          // MIN=0: a read timeout; MIN>0: an inter-byte timer restarted by each byte.
+          if (st.deadline === undefined || (vmin > 0 && avail !== st.seen)) st.deadline = monotonicMs() + vtime * 100;
+          st.seen = avail;
+          if (monotonicMs() >= st.deadline) out = vmin === 0 ? Buffer.alloc(0) : this.ldisc.read(len);
+          else { this.armTimer(st.deadline); out = null; }
+        } else out = null;
+      }
     }
-    const out = Buffer.from(this.ready.splice(0, n));
-    if (this.ready.length < 4096) this.onWantInput();
+    if (out === null) {
+      if (this.otherClosed) throw new Errno(EIO);
+      throw new Errno(EAGAIN);
+    }
+    f.clearReadState();
+    this.unthrottleIfRoom();
     return out;
   }
 
-  ioctl(t: Task, file: File, req: number, arg: number): number {
+  private armTimer(at: number): void {
+    this.timer?.();
+    this.timer = this.kernel.timers.add(at, () => { this.timer = null; this.wake(); });
+  }
+
+  // ---- write ----
+
+  write(t: Task, f: TtyFile, data: Buffer): number {
+    if (f.hungUp) throw new Errno(EIO);
+    if (this.termios.lflag & TOSTOP) jc.checkWrite(t, this);
+    if (data.length === 0) return 0;
+    if (this.termios.lflag & FLUSHO) return data.length;
+    if (this.outputStopped) throw new Errno(EAGAIN);
+    const room = this.driver.writeRoom();
+    if (room <= 0) throw new Errno(EAGAIN);
+    const { out, consumed } = this.ldisc.processOutput(data, room);
+    if (consumed === 0) throw new Errno(EAGAIN);
+    this.driver.write(out);
+    logger?.data(this, 2, out);
+    return consumed;
+  }
+
+  /** Output from inside the kernel (printk to the console): no job control, no blocking. */
+  kernelWrite(data: Buffer): void {
+    const { out } = this.ldisc.processOutput(data);
+    this.driver.write(out);
+    logger?.data(this, 2, out);
+  }
+
+  poll(f: TtyFile): number {
+    if (f.hungUp) return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM | POLLHUP | POLLERR;
+    let ev = 0;
+    const tio = this.termios;
+    const canon = (tio.lflag & ICANON) !== 0;
+    if (canon ? this.ldisc.readable : this.ldisc.available >= Math.max(1, tio.cc[VMIN]!) || (this.ldisc.available > 0 && tio.cc[VTIME]! > 0)) ev |= POLLIN | POLLRDNORM;
+    if (this.otherClosed) ev |= POLLHUP | (this.ldisc.available ? 0 : POLLIN | POLLRDNORM);
+    if (!this.outputStopped && this.driver.writeRoom() > 0) ev |= POLLOUT | POLLWRNORM;
+    return ev;
+  }
+
+  // ---- ioctl ----
+
+  ioctl(t: Task, f: TtyFile, req: number, arg: number): number {
+    const d = this.driver.ioctl?.(t, f, req, arg);
+    if (d !== undefined && d !== null) return d;
+    // Mode, window and job-control ioctls on a pty master act on its slave.
+    const real = this.isMaster && this.link ? this.link : this;
     const k = this.kernel;
     switch (req) {
-      case TCGETS: t.mem.write(arg, encodeTermios(this.termios)); return 0;
-      case TCSETS: case TCSETSW: case TCSETSF: {
-        this.checkWriteIoctl(t);
-        const nt = decodeTermios(t.mem.read(arg, 36));
-        if (req === TCSETSF) this.ready = [];
-        const wasCanon = this.termios.lflag & ICANON;
-        this.termios = nt;
-        if (wasCanon && !(nt.lflag & ICANON)) { this.ready.push(...this.line); this.line = []; }
-        this.readers.wake();
+      case TCGETS: t.mem.write(arg, encodeTermios(real.termios)); return 0;
+      case TCGETS2: t.mem.write(arg, encodeTermios(real.termios, true)); return 0;
+      case TCSETS: case TCSETSW: case TCSETSF: case TCSETS2: case TCSETSW2: case TCSETSF2: {
+        jc.checkChange(t, real, jc.SIGTTOU, true);
+        const v2 = req === TCSETS2 || req === TCSETSW2 || req === TCSETSF2;
+        const nt = decodeTermios(t.mem.read(arg, v2 ? TERMIOS2_SIZE : TERMIOS_SIZE), v2);
+        if (req === TCSETSF || req === TCSETSF2) real.ldisc.flush();
+        real.setTermios(nt);
         return 0;
       }
+      case TCGETA: case TCSETA: case TCSETAW: case TCSETAF: throw new Errno(EINVAL);
+      case TIOCGLCKTRMIOS: t.mem.write(arg, Buffer.alloc(TERMIOS_SIZE)); return 0;
+      case TIOCSLCKTRMIOS: if (t.cred.euid !== 0) throw new Errno(EPERM); return 0;
       case TIOCGWINSZ: {
         const b = Buffer.alloc(8);
-        b.writeUInt16LE(this.winsize.rows, 0);
-        b.writeUInt16LE(this.winsize.cols, 2);
+        const w = real.winsize;
+        b.writeUInt16LE(w.rows, 0); b.writeUInt16LE(w.cols, 2); b.writeUInt16LE(w.xpixel ?? 0, 4); b.writeUInt16LE(w.ypixel ?? 0, 6);
         t.mem.write(arg, b);
         return 0;
       }
       case TIOCSWINSZ: {
         const b = t.mem.read(arg, 8);
-        this.resize({ rows: b.readUInt16LE(0), cols: b.readUInt16LE(2) });
+        real.resize({ rows: b.readUInt16LE(0), cols: b.readUInt16LE(2), xpixel: b.readUInt16LE(4), ypixel: b.readUInt16LE(6) });
         return 0;
       }
       case TIOCGPGRP:
-        if (t.group.sid !== this.sid) throw new Errno(ENOTTY);
-        t.mem.writeI32(arg, this.pgrp);
+        if (jc.controllingTty(t) !== real) throw new Errno(ENOTTY);
+        t.mem.writeI32(arg, real.pgrp);
         return 0;
       case TIOCSPGRP: {
-        if (t.group.sid !== this.sid) throw new Errno(ENOTTY);
-        this.checkWriteIoctl(t);
+        if (jc.controllingTty(t) !== real) throw new Errno(ENOTTY);
+        jc.checkChange(t, real, jc.SIGTTOU, true);
         const pg = t.mem.i32(arg);
         if (pg < 0) throw new Errno(EINVAL);
-        if (![...k.groups.values()].some((g) => g.alive && g.pgid === pg && g.sid === this.sid)) throw new Errno(EPERM);
-        this.pgrp = pg;
+        if (![...k.groups.values()].some((g) => g.alive && g.pgid === pg)) throw new Errno(3 /* ESRCH */);
+        if (![...k.groups.values()].some((g) => g.alive && g.pgid === pg && g.sid === real.sid)) throw new Errno(EPERM);
+        real.pgrp = pg;
         return 0;
       }
       case TIOCGSID:
-        if (t.group.sid !== this.sid || !this.sid) throw new Errno(ENOTTY);
-        t.mem.writeI32(arg, this.sid);
+        if (jc.controllingTty(t) !== real || !real.sid) throw new Errno(ENOTTY);
+        t.mem.writeI32(arg, real.sid);
         return 0;
       case TIOCSCTTY: {
         const g = t.group;
-        if (g.sid !== g.tgid) throw new Errno(EPERM);
-        if (this.sid && this.sid !== g.sid && !(arg === 1 && t.cred.euid === 0)) throw new Errno(EPERM);
-        this.sid = g.sid;
-        this.pgrp = g.pgid;
+        if (g.sid === g.tgid && jc.ttyOfSession(k, g.sid) === real) return 0;
+        if (g.sid !== g.tgid || jc.ttyOfSession(k, g.sid)) throw new Errno(EPERM);
+        if (real.sid) {
+          // Stealing another session's tty needs CAP_SYS_ADMIN and arg 1.
+          if (!(arg === 1 && t.cred.euid === 0)) throw new Errno(EPERM);
+          jc.hangupSession(k, real);
+        }
+        real.sid = g.sid;
+        real.pgrp = g.pgid;
         return 0;
       }
       case TIOCNOTTY:
-        if (t.group.sid !== this.sid) throw new Errno(ENOTTY);
-        if (t.group.tgid === this.sid) { this.hangupSession(); }
+        if (jc.controllingTty(t) !== real) throw new Errno(ENOTTY);
+        if (t.group.tgid === t.group.sid) jc.disassociate(k, t.group, false);
         return 0;
-      case FIONREAD: t.mem.writeI32(arg, this.ready.length); return 0;
+      case FIONREAD: t.mem.writeI32(arg, this.ldisc.available); return 0;
       case TIOCOUTQ: t.mem.writeI32(arg, 0); return 0;
       case TCFLSH: {
+        jc.checkChange(t, real, jc.SIGTTOU, true);
         const q = arg | 0;
-        if (q === 0 || q === 2) { this.ready = []; this.line = []; }
+        if (q < 0 || q > 2) throw new Errno(EINVAL);
+        if (q === TCIFLUSH || q === TCIOFLUSH) { this.ldisc.flush(); this.unthrottleIfRoom(); }
         return 0;
       }
-      case TCXONC: case TCSBRK: case TCSBRKP: case TIOCEXCL: case TIOCNXCL: return 0;
-      case TIOCGEXCL: t.mem.writeI32(arg, 0); return 0;
+      case TCXONC: {
+        jc.checkChange(t, real, jc.SIGTTOU, true);
+        switch (arg | 0) {
+          case TCOOFF: this.stopOutput(); return 0;
+          case TCOON: this.startOutput(); return 0;
+          case TCIOFF: if (this.termios.cc[VSTOP]) this.echo(Buffer.from([this.termios.cc[VSTOP]!])); return 0;
+          case TCION: if (this.termios.cc[VSTART]) this.echo(Buffer.from([this.termios.cc[VSTART]!])); return 0;
+          default: throw new Errno(EINVAL);
+        }
+      }
+      case TCSBRK: case TCSBRKP: case TIOCSBRK: case TIOCCBRK: return 0;
+      case TIOCEXCL: this.exclusive = true; return 0;
+      case TIOCNXCL: this.exclusive = false; return 0;
+      case TIOCGEXCL: t.mem.writeI32(arg, this.exclusive ? 1 : 0); return 0;
+      case TIOCGETD: t.mem.writeI32(arg, 0); return 0;
+      case TIOCSETD: if (t.mem.i32(arg) !== 0) throw new Errno(EINVAL); return 0;
       case TIOCSTI: {
-        if (t.cred.euid !== 0) throw new Errno(EPERM);
-        this.receive(t.mem.read(arg, 1));
+        if (jc.controllingTty(t) !== this && t.cred.euid !== 0) throw new Errno(EPERM);
+        const c = t.mem.read(arg, 1);
+        this.ldisc.receive(c);
+        this.wake();
         return 0;
       }
-      case TIOCGDEV: t.mem.writeU32(arg, this.rdev); return 0;
-      case TIOCVHANGUP: this.hangup(); return 0;
+      case TIOCGDEV: t.mem.writeU32(arg, real.rdev); return 0;
+      case TIOCVHANGUP:
+        if (t.cred.euid !== 0) throw new Errno(EPERM);
+        this.hangup();
+        return 0;
+      case TIOCMGET: t.mem.writeI32(arg, TIOCM_DTR | TIOCM_RTS | TIOCM_CTS | TIOCM_CAR | TIOCM_DSR); return 0;
+      case TIOCMSET: case TIOCMBIS: case TIOCMBIC: return 0;
+      case TIOCGSOFTCAR: t.mem.writeI32(arg, (this.termios.cflag & 0o4000) ? 1 : 0); return 0;
+      case TIOCSSOFTCAR: return 0;
       default:
-        void file;
         throw new Errno(ENOTTY);
     }
   }
-
-  private checkWriteIoctl(t: Task): void {
-    if (!this.isBackground(t)) return;
-    const blocked = (t.tracee.sigmask() & (1n << BigInt(SIGTTOU - 1))) !== 0n;
-    if (t.group.sigactions.isIgnored(SIGTTOU) || blocked) return;
-    for (const g of killTargets(t, -t.group.pgid)) sendToGroup(this.kernel, g, SIGTTOU, { pid: 0, uid: 0, code: 0x80 });
-    throw new Errno(EINTR);
-  }
-
-  private hangupSession(): void {
-    const sid = this.sid;
-    this.sid = 0;
-    this.pgrp = 0;
-    void sid;
-  }
-
-  poll(): number {
-    let ev = POLLOUT | POLLWRNORM;
-    if (this.ready.length || this.eofPending || this.hungUp) ev |= POLLIN | POLLRDNORM;
-    if (this.hungUp) ev |= POLLHUP;
-    return ev;
-  }
 }
 
+/** An open file on a tty (/dev/console, /dev/ttyN, /dev/ttySN, /dev/pts/N, ptmx). */
 export class TtyFile extends File {
-  private readState: { deadline?: number } = {};
-  constructor(readonly tty: Tty, flags: number) {
+  hungUp = false;
+  private readState: { task: Task | null; syscall: unknown; deadline?: number; seen?: number } = { task: null, syscall: null };
+  private released = false;
+
+  constructor(readonly tty: Tty, flags: number, readonly openedAs = tty.rdev) {
     super(flags);
-    tty.readers.add(() => this.waitQueue.wake());
+    tty.open(this);
   }
+
+  /** Per-read(2) state of a VMIN/VTIME wait (survives the call's re-runs). */
+  readStateFor(t: Task): { deadline?: number; seen?: number } {
+    const s = this.readState;
+    if (s.task !== t || s.syscall !== t.syscall) this.readState = { task: t, syscall: t.syscall };
+    return this.readState;
+  }
+  clearReadState(): void {
+    this.readState = { task: null, syscall: null };
+  }
+
   stat(): Stat {
+    const ino = this.path?.dentry.inode;
+    if (ino) return ino.getattr();
     const now = { sec: Math.floor(Date.now() / 1000), nsec: 0 };
-    return { dev: 5, ino: 2 + (this.tty.rdev & 0xffff), mode: S_IFCHR | 0o620, nlink: 1, uid: 0, gid: 5, rdev: this.tty.rdev, size: 0, blksize: 1024, blocks: 0, atime: now, mtime: now, ctime: now };
+    return { dev: 6, ino: 2 + (this.tty.rdev & 0xffff), mode: S_IFCHR | 0o620, nlink: 1, uid: 0, gid: 5, rdev: this.openedAs, size: 0, blksize: 1024, blocks: 0, atime: now, mtime: now, ctime: now };
   }
   override read(t: Task, len: number): Buffer {
-    const r = this.tty.read(t, len, (this.flags & O_NONBLOCK) !== 0, this.readState);
-    if (r instanceof Block) {
-      // Let the syscall layer sleep on our wait queue (woken with the tty's readers).
-      throw new Errno(EAGAIN);
-    }
-    this.readState = {};
-    return r;
+    return this.tty.read(t, this, len);
   }
   override write(t: Task, data: Buffer): number {
-    this.tty.checkWrite(t);
-    this.tty.output(data);
-    return data.length;
+    return this.tty.write(t, this, data);
   }
   override ioctl(t: Task, req: number, arg: number): number {
     return this.tty.ioctl(t, this, req, arg);
   }
   override poll(): number {
-    return this.tty.poll();
+    return this.tty.poll(this);
   }
   override seek(): number {
-    throw new Errno(29 /* ESPIPE */);
+    throw new Errno(ESPIPE);
+  }
+  protected override release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.tty.close(this);
   }
 }
 
-export { makedev };
+export { makedev, copyTermios, ECHO };

@@ -66,8 +66,8 @@ export function startTicks(k: ProcKernel, g: ThreadGroup): number {
 
 /** The controlling tty (tty_nr and tpgid of stat) of a process, if it is the console's. */
 export function ttyOf(k: ProcKernel, g: ThreadGroup): { nr: number; pgrp: number } {
-  const tty = k.console?.tty;
-  if (tty && tty.sid !== 0 && tty.sid === g.sid) return { nr: tty.rdev, pgrp: tty.pgrp };
+  const tty = k.console?.ttyOfSession(g.sid);
+  if (tty) return { nr: tty.rdev, pgrp: tty.pgrp };
   return { nr: 0, pgrp: -1 };
 }
 
