@@ -36,6 +36,9 @@ export interface SendRequest {
   nonblock: boolean;
 }
 
+/** A control message other than SCM_RIGHTS/SCM_CREDENTIALS (IP_TTL, SCM_TIMESTAMP, …). */
+export interface ControlMessage { level: number; type: number; data: Buffer }
+
 export interface RecvResult {
   data: Buffer;
   /** Length of the whole message (datagrams): the return value under MSG_TRUNC. */
@@ -49,6 +52,8 @@ export interface RecvResult {
   flags: number;
   /** The stream reached end of file (nothing more will come). */
   eof?: boolean;
+  /** Protocol control messages (ip_cmsg_recv, timestamps), delivered before SCM_RIGHTS. */
+  cmsgs?: ControlMessage[];
 }
 
 export interface SocketOptions {

@@ -6,5 +6,6 @@ import { pollCalls } from './sys_poll.js';
 import { epollCalls } from './sys_epoll.js';
 import { eventfdCalls } from './sys_eventfd.js';
 import { mountCalls } from './sys_mount.js';
+import { inetCalls } from './sys_inet.js';
 
-export const extraCalls: HandlerMap[] = [pipeCalls, socketCalls, pollCalls, epollCalls, eventfdCalls, mountCalls];
+export const extraCalls: HandlerMap[] = [pipeCalls, socketCalls, pollCalls, epollCalls, eventfdCalls, mountCalls, inetCalls];

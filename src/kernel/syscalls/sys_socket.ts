@@ -157,6 +157,13 @@ function cmsg(level: number, type: number, data: Buffer): Buffer {
 function buildControl(t: Task, r: RecvResult, room: number, flags: number): { buf: Buffer; ctrunc: boolean } {
   const parts: Buffer[] = [];
   let used = 0, ctrunc = false;
+  for (const m of r.cmsgs ?? []) {
+    if (room - used < cmsgLen(m.data.length)) { ctrunc = true; continue; }
+    const c = cmsg(m.level, m.type, m.data);
+    const n = Math.min(c.length, room - used);
+    parts.push(c.subarray(0, n));
+    used += n;
+  }
   if (r.creds) {
     const d = Buffer.alloc(12);
     d.writeInt32LE(r.creds.pid, 0);
@@ -272,7 +279,7 @@ function finishMsghdr(t: Task, msgAddr: number, m: MsgRefs, out: RecvOut, flags:
   }
   let mflags = r.flags;
   let ctlUsed = 0;
-  if (r.creds || r.rights) {
+  if (r.creds || r.rights || r.cmsgs?.length) {
     const c = buildControl(t, r, m.ctlAddr ? m.ctlLen : 0, flags);
     if (c.ctrunc) mflags |= MSG_CTRUNC;
     if (c.buf.length) t.mem.write(m.ctlAddr, c.buf);

@@ -1,0 +1,56 @@
+// A FIFO of bytes kept as the chunks that were pushed: TCP's send and receive buffers. Reading
+// at an offset copies out without consuming (retransmission reads the same bytes again).
+export class ByteQueue {
+  private chunks: Buffer[] = [];
+  /** Bytes of chunks[0] already consumed. */
+  private head = 0;
+  length = 0;
+
+  push(b: Buffer): void {
+    if (b.length === 0) return;
+    this.chunks.push(b);
+    this.length += b.length;
+  }
+
+  /** Copies up to `len` bytes starting `off` bytes from the front. */
+  peek(off: number, len: number): Buffer {
+    len = Math.max(0, Math.min(len, this.length - off));
+    const out = Buffer.allocUnsafe(len);
+    let skip = off + this.head, o = 0;
+    for (const c of this.chunks) {
+      if (o >= len) break;
+      if (skip >= c.length) { skip -= c.length; continue; }
+      const n = Math.min(c.length - skip, len - o);
+      c.copy(out, o, skip, skip + n);
+      o += n;
+      skip = 0;
+    }
+    return out;
+  }
+
+  /** Drops `n` bytes from the front. */
+  consume(n: number): void {
+    n = Math.min(n, this.length);
+    this.length -= n;
+    while (n > 0) {
+      const c = this.chunks[0]!;
+      const avail = c.length - this.head;
+      if (n < avail) { this.head += n; return; }
+      n -= avail;
+      this.chunks.shift();
+      this.head = 0;
+    }
+  }
+
+  take(n: number): Buffer {
+    const b = this.peek(0, n);
+    this.consume(b.length);
+    return b;
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.head = 0;
+    this.length = 0;
+  }
+}

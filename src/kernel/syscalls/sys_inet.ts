@@ -1,0 +1,10 @@
+// The network stack's socket families join the family table when the syscall table loads:
+// socket(2), bind(2) … reach them through sys_socket.ts. No new system calls of its own.
+import type { HandlerMap } from './handler.js';
+import { AF_INET } from '../abi/socket.js';
+import { registerFamily } from '../net/families.js';
+import { inetFamily } from '../net/inet/family.js';
+
+registerFamily(AF_INET, inetFamily);
+
+export const inetCalls: HandlerMap = {};
