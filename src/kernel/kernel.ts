@@ -56,6 +56,8 @@ export class Kernel {
   readonly syscallCounts = new Map<number, number>();
   /** Work that must finish before the machine stops (file systems write back and unmount). */
   readonly haltHooks: (() => void)[] = [];
+  /** While set (mconsole `stop`), stops of guest tasks go here instead of being served. */
+  holdStops: ((ev: StopEvent) => void) | null = null;
 
   constructor(private readonly hooks: KernelHooks) {
     this.timers = new TimerList((at) => hooks.post({ type: 'arm-timer', at }));
@@ -148,6 +150,7 @@ export class Kernel {
       this.drainMessages();
       return;
     }
+    if (this.holdStops) { this.holdStops(ev); return; }
     const task = this.byHostTid.get(ev.tid);
     if (!task) {
       if (ev.kind !== 'exited' && ev.kind !== 'killed') {
@@ -168,6 +171,11 @@ export class Kernel {
       case 'exited': return lifecycle.onThreadExit(this, task, ev.code << 8, ev.cpu);
       case 'killed': return lifecycle.onThreadExit(this, task, ev.sig | (ev.core ? 0x80 : 0), ev.cpu);
     }
+  }
+
+  /** Serves, from the loop, a stop that holdStops kept. */
+  replayStop(ev: StopEvent): void {
+    this.schedule(() => this.dispatch(ev));
   }
 
   /** A newly registered host tid: replay stops that arrived before the kernel knew it. */
