@@ -6,6 +6,7 @@ import type { MachineConfig } from './cmdline.js';
 import type { FromKernel, ToKernel } from '../kernel/interrupts.js';
 import { isTerminal, makeRaw, windowSize } from '../host/terminal.js';
 import { ChannelHost } from '../drivers/chan/host.js';
+import { startMachineControl } from './machine-control.js';
 
 function monotonicMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
@@ -35,6 +36,7 @@ export function runMachine(cfg: MachineConfig): Promise<number> {
     ring();
   };
   const chans = new ChannelHost(cfg, send);
+  const machine = startMachineControl(cfg, send);
 
   return new Promise<number>((resolve) => {
     let done = false;
@@ -42,6 +44,7 @@ export function runMachine(cfg: MachineConfig): Promise<number> {
       if (done) return;
       done = true;
       chans.closeAll();
+      machine.close();
       restoreTerminal();
       resolve(code);
     };
@@ -62,16 +65,23 @@ export function runMachine(cfg: MachineConfig): Promise<number> {
           break;
         }
         case 'halt': finish(m.code); break;
+        case 'ctl-reply': machine.onReply(m); break;
         default: chans.handle(m); break;
       }
     });
     worker.on('error', (e) => {
       fs.writeSync(2, `tuml: kernel thread died: ${e.stack ?? e}\n`);
+      machine.panic(`Kernel panic - kernel thread died: ${e.message}`);
       finish(1);
     });
     worker.on('exit', () => finish(1));
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-      process.on(sig, () => send({ type: 'host-signal', sig: sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1 }));
+      process.on(sig, () => {
+        const n = sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1;
+        send({ type: 'host-signal', sig: n });
+        // If the kernel thread cannot answer, leave anyway: EXITKILL takes the guest down with us.
+        setTimeout(() => finish(128 + n), 2000).unref();
+      });
     }
     process.on('SIGWINCH', () => {
       const ws = windowSize(0);
