@@ -15,7 +15,7 @@ export interface MachineConfig {
   readOnly: boolean;
   /** Switches tuml accepts for later subsystems (ubdN, conN, sslN, ethN, mconsole …), raw. */
   devices: Map<string, string>;
-  /** `tuml -- cmd args…`: run one command in a fresh default machine. */
+  /** `tuml [switches] -- cmd args…`: run one command in a fresh machine (default or as configured). */
   command: string[] | null;
   /** Words for init (UML passes unknown arguments to init). */
   initArgs: string[];
@@ -33,7 +33,7 @@ export function parseSize(s: string, what: string): number {
   return Number(m[1]) * mult;
 }
 
-const DEVICE_RE = /^(ubd[0-9a-p]+[rscdt]*|udb.*|con\d*|ssl\d*|eth\d+|vec\d+.*|mconsole|xterm|stderr|tty_log_dir|tty_log_fd|dsp|mixer|iomem|initrd|dtb|time-travel.*|virtio_uml\.device|fake_ide)$/;
+const DEVICE_RE = /^(ubd[0-9a-z]*[rscdt]*|udb.*|con\d*|ssl\d*|eth\d+|vec\d+.*|mconsole|xterm|stderr|tty_log_dir|tty_log_fd|dsp|mixer|iomem|initrd|dtb|time-travel.*|virtio_uml\.device|fake_ide)$/;
 
 export function parseCmdline(argv: string[]): MachineConfig {
   const cfg: MachineConfig = {
@@ -116,6 +116,9 @@ machine: the host's / read-only under a copy-on-write layer in memory, with its 
   root=/dev/root rootfstype=hostfs rootflags=<dir>
                           a host directory as the root file system
   ro / rw                 mount the root read-only / read-write
+  ubd<N>[rscdt]=<file>[,<backing>]
+                          a block device (/dev/ubda…) on an image, or a COW file over it
+  root=/dev/ubda          boot from a ubd device (ext2/3/4)
   init=<path>             the first program (default /sbin/init, else /bin/sh)
   hostfs=<dir>[,append]   confine guest hostfs mounts to <dir>
   umid=<name>, uml_dir=<dir>
