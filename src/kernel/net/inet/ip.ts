@@ -135,7 +135,8 @@ export function routeOutput(stack: NetStack, dst: number, dev?: NetDevice | null
 export function pathMtu(stack: NetStack, dst: number): number {
   const r = stack.routes.lookup(dst);
   if (!r) return 1500;
-  return r.type === RTN_LOCAL ? stack.loopback.mtu : r.dev.mtu;
+  // An IPv4 datagram is at most 65535 bytes whatever the device allows (lo has 65536).
+  return Math.min(0xffff, r.type === RTN_LOCAL ? stack.loopback.mtu : r.dev.mtu);
 }
 
 export function buildIpHeader(s: IpSend, id: number, totalLen: number, fragField: number): Buffer {
@@ -158,7 +159,7 @@ export function ipOutput(stack: NetStack, s: IpSend): void {
   const r = routeOutput(stack, s.dst, s.dev);
   const dev = r.type === RTN_LOCAL ? stack.loopback : r.dev;
   const nextHop = r.type === RTN_LOCAL || r.type === RTN_BROADCAST ? s.dst : r.gateway || s.dst;
-  const mtu = dev.mtu;
+  const mtu = Math.min(0xffff, dev.mtu);
   const id = stack.nextIpId();
   if (IP_HLEN + s.payload.length <= mtu) {
     const h = buildIpHeader(s, id, IP_HLEN + s.payload.length, s.df ? IP_DF : 0);
