@@ -3,6 +3,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { Kernel } from './kernel.js';
 import { boot, BootError, type BootOptions } from './boot.js';
 import * as hostFiles from '../host/files.js';
+import { installControl } from './control.js';
 
 interface WorkerInput extends BootOptions { port: MessagePort }
 
@@ -21,6 +22,7 @@ k.onMessage('host-signal', (m) => {
     k.halt(128 + m.sig);
   }
 });
+installControl(k, { noreboot: input.cfg.devices.has('noreboot') });
 try {
   boot(k, input);
   k.run();
