@@ -134,14 +134,15 @@ const factories = new Map<string, FsFactory>([
   ['hostfs', (m) => ({ fs: new HostFs(hostfsPath(m.data), (m.flags & MS_RDONLY) !== 0, hostfsAppend), source: m.source || 'none' })],
 ]);
 
-/** /proc's view of the block layer. */
+/** /proc's view of the block layer. */import { sysNetDevices } from '../net/sys-net.js';
+
 export function procOptions(): ConstructorParameters<typeof ProcFs>[1] {
   return { partitions: () => blockDevices.partitions() };
 }
 
 /** /sys's view of the block layer. */
 export function sysOptions(): ConstructorParameters<typeof SysFs>[0] {
-  return { blockDevices: () => blockDevices.sysBlock() };
+  return { blockDevices: () => blockDevices.sysBlock(), netDevices: () => sysNetDevices() ?? [{ name: 'lo', ifindex: 1, mtu: 65536, address: '00:00:00:00:00:00', up: true, type: 772, flags: 0x9 }] };
 }
 
 /** A new file system of `type` (ENODEV for an unknown type). */

@@ -37,6 +37,9 @@ const DEFAULT_CHAR_DEVICES: DeviceName[] = [
 ];
 const DEFAULT_BLOCK_DEVICES: DeviceName[] = [{ major: 98, name: 'ubd' }];
 
+/** Subsystems that add files to every /proc instance (e.g. the network stack's /proc/net). */
+export const procFsInitHooks: ((fs: ProcFs) => void)[] = [];
+
 export class ProcFs implements FileSystem, SynthFs {
   readonly name = 'proc';
   readonly dev = allocDev();
@@ -56,6 +59,7 @@ export class ProcFs implements FileSystem, SynthFs {
     this.cpu = new CpuAccounting(kernel);
     addSysctls(this.tree, kernel);
     this.root = new SynthDir(this, '', 0o555, () => this.rootChildren(), (name) => this.hiddenPid(name));
+    for (const h of procFsInitHooks) h(this);
   }
 
   inoFor(key: string): number {

@@ -31,12 +31,19 @@ export function createNetStack(env: NetEnv): NetStack {
   return s;
 }
 
+let latest: NetStack | null = null;
+/** The most recent machine's stack (one machine per kernel thread), for views without a kernel (sysfs). */
+export function currentNetStack(): NetStack | null {
+  return latest;
+}
+
 /** The stack of a kernel (anything with timers and schedule), made on first use. */
 export function netStackOf(k: NetEnv & object): NetStack {
   let s = stacks.get(k);
   if (!s) {
     s = createNetStack(k);
     stacks.set(k, s);
+    latest = s;
     for (const h of initHooks) h(s, k);
   }
   return s;

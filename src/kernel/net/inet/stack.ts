@@ -26,6 +26,9 @@ export const IFA_F_PERMANENT = 0x80;
 /** A received packet waiting for the stack (the backlog). */
 interface RxItem { dev: NetDevice; proto: number; packet: Buffer }
 
+/** One neighbour (ARP) entry, as `ip neigh` lists it. */
+export interface Neighbour { dev: NetDevice; addr: number; mac: Buffer | null; permanent: boolean }
+
 export type L3Handler = (stack: NetStack, dev: NetDevice, packet: Buffer) => void;
 
 export class NetStack {
@@ -210,6 +213,12 @@ export class NetStack {
     const hooks = [...this.batchHooks];
     this.batchHooks.clear();
     for (const h of hooks) h();
+  }
+
+  /** Devices with neighbour caches (ethN's ARP) add their listers here. */
+  readonly neighbourTables = new Set<() => Neighbour[]>();
+  neighbours(): Neighbour[] {
+    return [...this.neighbourTables].flatMap((f) => f());
   }
 
   nextIpId(): number {
