@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import type { MachineConfig } from './cmdline.js';
 import type { FromKernel, ToKernel } from '../kernel/interrupts.js';
 import { isTerminal, makeRaw, windowSize } from '../host/terminal.js';
+import { startMachineNet } from '../drivers/net/machine-net.js';
 import { ChannelHost } from '../drivers/chan/host.js';
 import { startMachineControl } from './machine-control.js';
 
@@ -37,6 +38,7 @@ export function runMachine(cfg: MachineConfig): Promise<number> {
   };
   const chans = new ChannelHost(cfg, send);
   const machine = startMachineControl(cfg, send);
+  const net = startMachineNet(cfg, send);
 
   return new Promise<number>((resolve) => {
     let done = false;
@@ -45,6 +47,7 @@ export function runMachine(cfg: MachineConfig): Promise<number> {
       done = true;
       chans.closeAll();
       machine.close();
+      net.close();
       restoreTerminal();
       resolve(code);
     };
@@ -66,6 +69,7 @@ export function runMachine(cfg: MachineConfig): Promise<number> {
         }
         case 'halt': finish(m.code); break;
         case 'ctl-reply': machine.onReply(m); break;
+        case 'net-tx': net.transmit(m.eth, m.frame); break;
         default: chans.handle(m); break;
       }
     });

@@ -12,7 +12,13 @@ export type ToKernel =
   | { type: 'chan-connect'; chan: number }
   | { type: 'chan-log'; text: string }
   | { type: 'host-signal'; sig: number }
-  | { type: 'ctl'; id: number; op: string; arg: string };
+  | { type: 'ctl'; id: number; op: string; arg: string }
+  /** An Ethernet frame arrived on the host transport of ethN. */
+  | { type: 'net-rx'; eth: number; frame: Uint8Array }
+  /** ethN exists, with this MAC (sent once at start, before any frame). */
+  | { type: 'net-attach'; eth: number; mac: Uint8Array }
+  /** The transport of ethN connected or went away. */
+  | { type: 'net-carrier'; eth: number; up: boolean };
 
 export type FromKernel =
   | { type: 'doorbell'; pid: number }
@@ -23,4 +29,6 @@ export type FromKernel =
   | { type: 'chan-open'; spec: LineSpec }
   | { type: 'chan-close'; chan: number }
   | { type: 'halt'; code: number }
-  | { type: 'ctl-reply'; id: number; err: number; text: string };
+  | { type: 'ctl-reply'; id: number; err: number; text: string }
+  /** A frame for the host transport of ethN. */
+  | { type: 'net-tx'; eth: number; frame: Uint8Array };

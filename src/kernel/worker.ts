@@ -3,6 +3,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { Kernel } from './kernel.js';
 import { boot, BootError, type BootOptions } from './boot.js';
 import * as hostFiles from '../host/files.js';
+import { installNetDriver } from './net/dev/eth-driver.js';
 import { installControl } from './control.js';
 
 interface WorkerInput extends BootOptions { port: MessagePort }
@@ -24,6 +25,7 @@ k.onMessage('host-signal', (m) => {
 });
 installControl(k, { noreboot: input.cfg.devices.has('noreboot') });
 try {
+  installNetDriver(k, input.cfg);
   boot(k, input);
   k.run();
 } catch (e) {

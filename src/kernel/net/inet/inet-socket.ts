@@ -160,7 +160,7 @@ export abstract class InetSocket extends Socket {
         if (val.length >= 4) this.mcIf = val.readUInt32BE(0);
         return;
       }
-      case IP_OPTIONS: return;
+      case IP_OPTIONS: case 7 /* IP_RETOPTS */: return;
     }
     // The rest take an int (Linux also accepts a single byte for most).
     const v = val.length >= 4 ? val.readInt32LE(0) : val.length >= 1 ? val[0]! : (() => { throw new Errno(EINVAL); })();
