@@ -97,8 +97,9 @@ export class PtracePlatform {
     for (;;) {
       const ev = this.waitFor(t.tid);
       if (ev.kind === 'event-stop' || ev.kind === 'group-stop') return t;
-      // posix_spawn returns while the child is still inside execve: its exec event comes first.
-      if (ev.kind === 'exec') { t.cont(); continue; }
+      // posix_spawn returns while the child is still inside execve: its exec event comes first,
+      // and that trap consumes the pending PTRACE_INTERRUPT, so interrupt it again.
+      if (ev.kind === 'exec') { t.cont(); t.interrupt(); continue; }
       throw new Error(`stub ${t.tid}: unexpected first stop ${ev.kind}`);
     }
   }
