@@ -3,6 +3,7 @@
 // belongs here only if the call touches nothing but the calling task's own memory, threads,
 // signals or clocks — never a file, a socket, another process or a host name space.
 import { SYS } from '../kernel/abi/syscalls.js';
+import { ENOSYS } from '../kernel/abi/errno.js';
 
 export interface AllowEntry {
   readonly nr: number;
@@ -66,7 +67,7 @@ const BPF_LD_W_ABS = 0x20, BPF_JEQ_K = 0x15, BPF_JGE_K = 0x35, BPF_JSET_K = 0x45
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const X32_SYSCALL_BIT = 0x40000000;
 export const SECCOMP_RET_KILL_PROCESS = 0x80000000, SECCOMP_RET_TRACE = 0x7ff00000,
-  SECCOMP_RET_ALLOW = 0x7fff0000;
+  SECCOMP_RET_ALLOW = 0x7fff0000, SECCOMP_RET_ERRNO = 0x00050000;
 const OFF_NR = 0, OFF_ARCH = 4;
 const argOffset = (i: number): number => 16 + 8 * i; // low 32 bits (little endian)
 
@@ -82,7 +83,9 @@ export function buildFilter(allowed: readonly AllowEntry[] = ALLOWED): Buffer {
   ins(BPF_RET_K, SECCOMP_RET_KILL_PROCESS);
   ins(BPF_LD_W_ABS, OFF_NR);
   ins(BPF_JGE_K, X32_SYSCALL_BIT, 0, 1);
-  ins(BPF_RET_K, SECCOMP_RET_KILL_PROCESS);
+  // x32 calls and out-of-range numbers such as syscall(-1): ENOSYS, as a kernel without x32
+  // says; never run by the host.
+  ins(BPF_RET_K, SECCOMP_RET_ERRNO | ENOSYS);
   const plain = allowed.filter((e) => !e.ifArgHasBits);
   const conditional = allowed.filter((e) => e.ifArgHasBits);
   // Unconditional entries: each jumps to the ALLOW at the end on a match.
