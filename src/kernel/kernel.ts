@@ -220,7 +220,7 @@ export class Kernel {
     try {
       if (h) r = h(task, s.args, s);
       else {
-        this.log.noticeOnce(`nosys:${s.nr}`, `tuml: unimplemented syscall ${SYSCALL_NAMES[s.nr] ?? '#' + s.nr} (${s.nr}) → ENOSYS`);
+        this.log.noticeOnce(`nosys:${s.nr}`, `tuml: unimplemented syscall ${SYSCALL_NAMES[s.nr] ?? '#' + s.nr} (${s.nr}) -> ENOSYS`);
         r = -ENOSYS;
       }
     } catch (e) {
