@@ -743,7 +743,9 @@ export class TcpSocket extends InetSocket {
       this.dupAcks = 0;
       if (this.sndNxt === this.sndUna) this.stopRtx();
       else this.armRtx();
-      if (dataAcked > 0) this.wake(POLLOUT | POLLWRNORM);
+      // Wake writers once a good part of the buffer is free (sk_stream_write_space): a blocked
+      // send re-runs from the start of its user buffer, so fewer, bigger wake-ups are cheaper.
+      if (dataAcked > 0 && (this.sndFree >= this.sndSpace >> 1 || this.sndQ.length === 0)) this.wake(POLLOUT | POLLWRNORM);
     } else if (acked === 0 && seg.data.length === 0 && !(seg.flags & (TH_SYN | TH_FIN)) && this.sndNxt !== this.sndUna
       && (seg.wnd << this.sndWscale) === this.sndWnd) {
       this.dupAcks++;
