@@ -16,6 +16,7 @@ import { makedev, major, minor } from '../fs/devnums.js';
 import { registerCharDevice } from '../fs/dev/registry.js';
 import { addNode } from '../fs/dev/devtmpfs.js';
 import { walk } from '../fs/namei.js';
+import type { Path } from '../fs/path.js';
 import { Cred } from '../task/cred.js';
 import { Errno } from '../errno.js';
 import { ENODEV, ENXIO } from '../abi/errno.js';
@@ -105,9 +106,18 @@ export class Console {
     return line;
   }
 
+  private walkOrNull(path: string): Path | null {
+    try {
+      return walk({ mounts: this.k.mounts, root: this.k.mounts.rootPath, cred: new Cred() }, this.k.mounts.rootPath, path, { follow: true });
+    } catch {
+      return null;
+    }
+  }
+
   private mknod(s: LineSpec): void {
     try {
-      const dev = walk({ mounts: this.k.mounts, root: this.k.mounts.rootPath, cred: new Cred() }, this.k.mounts.rootPath, '/dev', { follow: true });
+      const dev = this.walkOrNull('/dev');
+      if (!dev) return;
       const dir = dev.dentry.inode;
       if (dir.lookup?.(s.name)) return;
       addNode(dir, s.kind === 'con' ? { name: s.name, major: 4, minor: s.chan, mode: 0o620, gid: 5 } : { name: s.name, major: 4, minor: s.chan, mode: 0o660, gid: 20 });
@@ -163,7 +173,9 @@ export class Console {
   stdio(): [File, File, File] {
     const k = this.stdioKinds;
     if (!this.pipeStdio) {
-      const f = () => new TtyFile(this.tty, O_RDWR, makedev(5, 1));
+      // As if init had opened /dev/console: fstat and ttyname see that node.
+      const path = this.walkOrNull('/dev/console');
+      const f = () => { const x = new TtyFile(this.tty, O_RDWR, makedev(5, 1)); x.path = path; return x; };
       return [f(), f(), f()];
     }
     const f0: File = new HostInputFile(this.input, O_RDONLY);

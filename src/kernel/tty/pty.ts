@@ -13,6 +13,7 @@ import { Tty, TtyFile, type TtyDriver, TIOCGPTN, TIOCSPTLCK, TIOCGPTLCK, TIOCGPT
 import { masterTermios, stdTermios } from './termios.js';
 import { makedev } from '../fs/devnums.js';
 import { signalPgrp } from './job-control.js';
+import { walk } from '../fs/namei.js';
 
 export const UNIX98_PTY_SLAVE_MAJOR = 136, PTY_MAX = 4096;
 
@@ -75,7 +76,11 @@ export class PtyPair {
       case TIOCGPTPEER: {
         const flags = arg | 0;
         if (flags & ~(O_ACCMODE | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) throw new Errno(EINVAL);
-        const f = this.openSlave((flags & ~O_CLOEXEC) | (flags & O_ACCMODE ? 0 : 0));
+        const f = this.openSlave(flags & ~O_CLOEXEC);
+        // The peer is the node /dev/pts/N (ttyname compares fstat with it).
+        try {
+          f.path = walk({ mounts: t.kernel.mounts, root: t.group.fs.root, cred: t.cred, task: t }, t.group.fs.root, `/dev/pts/${this.index}`, { follow: true });
+        } catch { /* no devpts mounted there */ }
         return t.fds.install(f, (flags & O_CLOEXEC) !== 0);
       }
       default: return null;
