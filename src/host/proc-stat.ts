@@ -83,3 +83,14 @@ export function hostIo(pid: number): Map<string, string> {
   }
   return m;
 }
+
+/** Signals pending for a host thread: its own (SigPnd) and its process's (ShdPnd). */
+export function hostSigPending(pid: number, tid: number): bigint {
+  const s = readOrNull(taskPath(pid, tid, 'status'));
+  if (s === null) return 0n;
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s*([0-9a-f]+)`, 'm').exec(s);
+    return m ? BigInt('0x' + m[1]) : 0n;
+  };
+  return field('SigPnd') | field('ShdPnd');
+}

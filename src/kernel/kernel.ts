@@ -20,6 +20,7 @@ import type { ToKernel, FromKernel } from './interrupts.js';
 import { syscallTable } from './syscalls/table.js';
 import * as lifecycle from './task/lifecycle.js';
 import * as signals from './signal/deliver.js';
+import { maskedWait, setMaskedWait, endsMaskedWait, suspendNatively } from './signal/masked-wait.js';
 import type { Console } from './tty/console.js';
 
 export interface KernelHooks {
@@ -306,6 +307,14 @@ export class Kernel {
     if (!b || !s) return false;
     s.unpark?.();
     parkedBlocks.delete(task);
+    const masked = maskedWait(task);
+    if (masked) {
+      setMaskedWait(task, null);
+      if (endsMaskedWait(task, masked.mask, sig)) {
+        suspendNatively(task, masked);
+        return true;
+      }
+    }
     const acts = task.group.sigactions;
     const handler = acts.hasHandler(sig);
     const restart = sig === SIGCONT || (handler ? acts.restarts(sig) && b.restart === 'sys' : defaultAction(sig) === 'stop' && b.restart !== 'never');

@@ -7,6 +7,7 @@ import type { Task } from '../task/task.js';
 import type { ThreadGroup } from '../task/thread-group.js';
 import { SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SI_USER, SI_TKILL, CLD_STOPPED, CLD_CONTINUED, sigbit, defaultAction } from '../abi/signals.js';
 import * as libc from '../../host/libc.js';
+import { maskedWait } from './masked-wait.js';
 
 export interface SigInfoFix { pid: number; uid: number; code: number; status?: number }
 
@@ -24,6 +25,8 @@ function wouldInterrupt(g: ThreadGroup, sig: number): boolean {
 }
 
 function blocks(t: Task, sig: number): boolean {
+  const w = maskedWait(t);
+  if (w) return (w.mask & sigbit(sig)) !== 0n;
   try {
     return (t.tracee.sigmask() & sigbit(sig)) !== 0n;
   } catch {

@@ -1,10 +1,11 @@
 // poll, ppoll, select, pselect6: readiness of many files at once. Every polled file's wait
-// queue wakes the sleeper, which then polls again. ppoll/pselect6 do not apply their signal
-// mask yet. The remaining time is written back (select, ppoll, pselect6) on every return
+// queue wakes the sleeper, which then polls again. ppoll/pselect6 wait under their signal
+// mask (signal/masked-wait.ts). The remaining time is written back (select, ppoll, pselect6) on every return
 // except an interruption by a signal.
 import type { HandlerMap } from './handler.js';
 import type { Task, SyscallState, SyscallReturn } from '../task/task.js';
-import { Block } from '../task/task.js';
+import { Block, HANDLED } from '../task/task.js';
+import { setMaskedWait, pendingEndsMaskedWait, suspendNatively } from '../signal/masked-wait.js';
 import { Errno } from '../errno.js';
 import { EINVAL, EBADF } from '../abi/errno.js';
 import type { WaitQueue } from '../sched/wait-queue.js';
@@ -142,6 +143,24 @@ function checkSigmask(sigmask: number, size: number): void {
   if (sigmask !== 0 && size !== 8) throw new Errno(EINVAL);
 }
 
+/**
+ * ppoll/pselect6 with a mask: a wait runs under that mask. If it would block while a signal
+ * the mask lets through is pending, or once one comes, the call ends through the handler.
+ */
+function underSigmask(t: Task, maskAddr: number, poll: () => SyscallReturn): SyscallReturn {
+  setMaskedWait(t, null);
+  if (!maskAddr) return poll();
+  const w = { mask: t.mem.read(maskAddr, 8).readBigUInt64LE(0), maskAddr };
+  const r = poll();
+  if (!(r instanceof Block)) return r;
+  if (pendingEndsMaskedWait(t, w.mask)) {
+    suspendNatively(t, w);
+    return HANDLED;
+  }
+  setMaskedWait(t, w);
+  return r;
+}
+
 /** Timeouts are read on the first run only (re-runs use the deadline kept in scratch). */
 function onFirst(s: SyscallState, read: () => number | undefined): number | undefined {
   return s.wake === 'first' ? read() : undefined;
@@ -154,16 +173,20 @@ export const pollCalls: HandlerMap = {
   },
   ppoll: (t, a, s) => {
     checkSigmask(a[3]!, a[4]!);
-    return doPoll(t, s, a[0]!, a[1]! >>> 0, onFirst(s, () => readTimespec(t, a[2]!)), () => writeBack(t, s, a[2]!, false));
+    return underSigmask(t, a[3]!, () =>
+      doPoll(t, s, a[0]!, a[1]! >>> 0, onFirst(s, () => readTimespec(t, a[2]!)), () => writeBack(t, s, a[2]!, false)));
   },
   select: (t, a, s) => {
     return doSelect(t, s, a[0]! | 0, a[1]!, a[2]!, a[3]!, onFirst(s, () => readTimeval(t, a[4]!)), () => writeBack(t, s, a[4]!, true));
   },
   pselect6: (t, a, s) => {
-    if (a[5] && s.wake === 'first') {
+    let maskAddr = 0;
+    if (a[5]) {
       const b = t.mem.read(a[5], 16);
-      checkSigmask(Number(b.readBigUInt64LE(0)), Number(b.readBigUInt64LE(8)));
+      maskAddr = Number(b.readBigUInt64LE(0));
+      if (s.wake === 'first') checkSigmask(maskAddr, Number(b.readBigUInt64LE(8)));
     }
-    return doSelect(t, s, a[0]! | 0, a[1]!, a[2]!, a[3]!, onFirst(s, () => readTimespec(t, a[4]!)), () => writeBack(t, s, a[4]!, false));
+    return underSigmask(t, maskAddr, () =>
+      doSelect(t, s, a[0]! | 0, a[1]!, a[2]!, a[3]!, onFirst(s, () => readTimespec(t, a[4]!)), () => writeBack(t, s, a[4]!, false)));
   },
 };
