@@ -1,10 +1,11 @@
-// ppoll and pselect6 wait under a signal mask of their own (the race-free way to wait for a
+// ppoll, pselect6 and epoll_pwait wait under a signal mask of their own (the race-free way to wait for a
 // file or a signal: block SIGCHLD, then wait with it unblocked — GNU make's jobserver does
 // this). Guest masks live on the host, so while such a call is parked the kernel keeps the
 // temporary mask here, and signals are judged against it. When a signal the temporary mask
 // lets through must end the call, the host's own rt_sigsuspend with that mask does it: it
 // returns EINTR through the handler and restores the old mask afterwards, as Linux does.
-import type { Task } from '../task/task.js';
+import type { Task, SyscallReturn } from '../task/task.js';
+import { Block, HANDLED } from '../task/task.js';
 import { SYS } from '../abi/syscalls.js';
 import { NSIG, sigbit, defaultAction } from '../abi/signals.js';
 import { REG } from '../../host/ptrace/constants.js';
@@ -60,4 +61,23 @@ export function suspendNatively(t: Task, w: MaskedWait): void {
   tr.setReg(REG.rdi, w.maskAddr);
   tr.setReg(REG.rsi, 8);
   tr.cont();
+}
+
+/**
+ * Runs a poll (ppoll, pselect6, epoll_pwait) under the call's own mask at maskAddr (0: none).
+ * If it would block while a signal the mask lets through is pending, or once one comes, the
+ * call ends through the handler.
+ */
+export function waitUnderSigmask(t: Task, maskAddr: number, poll: () => SyscallReturn): SyscallReturn {
+  setMaskedWait(t, null);
+  if (!maskAddr) return poll();
+  const w = { mask: t.mem.read(maskAddr, 8).readBigUInt64LE(0), maskAddr };
+  const r = poll();
+  if (!(r instanceof Block)) return r;
+  if (pendingEndsMaskedWait(t, w.mask)) {
+    suspendNatively(t, w);
+    return HANDLED;
+  }
+  setMaskedWait(t, w);
+  return r;
 }

@@ -1,9 +1,9 @@
 // epoll_create, epoll_create1, epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2.
-// The signal mask of the pwait variants is not applied yet (the wait is interruptible by
-// whatever the thread's own mask lets through).
+// The pwait variants wait under their signal mask (signal/masked-wait.ts).
 import type { HandlerMap } from './handler.js';
 import type { Task, SyscallState, SyscallReturn } from '../task/task.js';
 import { Block } from '../task/task.js';
+import { waitUnderSigmask } from '../signal/masked-wait.js';
 import { Errno } from '../errno.js';
 import { EINVAL, EFAULT } from '../abi/errno.js';
 import { O_CLOEXEC, O_RDWR } from '../abi/fcntl.js';
@@ -85,11 +85,11 @@ export const epollCalls: HandlerMap = {
   epoll_wait: (t, a, s) => wait(t, s, a[0]! | 0, a[1]!, a[2]! | 0, a[3]! | 0),
   epoll_pwait: (t, a, s) => {
     checkSigmask(a[4]!, a[5]!);
-    return wait(t, s, a[0]! | 0, a[1]!, a[2]! | 0, a[3]! | 0);
+    return waitUnderSigmask(t, a[4]!, () => wait(t, s, a[0]! | 0, a[1]!, a[2]! | 0, a[3]! | 0));
   },
   epoll_pwait2: (t, a, s) => {
     checkSigmask(a[4]!, a[5]!);
     const ms = s.wake === 'first' ? timespecMs(t, a[3]!) : -1;
-    return wait(t, s, a[0]! | 0, a[1]!, a[2]! | 0, ms);
+    return waitUnderSigmask(t, a[4]!, () => wait(t, s, a[0]! | 0, a[1]!, a[2]! | 0, ms));
   },
 };

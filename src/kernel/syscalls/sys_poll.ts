@@ -4,8 +4,8 @@
 // except an interruption by a signal.
 import type { HandlerMap } from './handler.js';
 import type { Task, SyscallState, SyscallReturn } from '../task/task.js';
-import { Block, HANDLED } from '../task/task.js';
-import { setMaskedWait, pendingEndsMaskedWait, suspendNatively } from '../signal/masked-wait.js';
+import { Block } from '../task/task.js';
+import { waitUnderSigmask } from '../signal/masked-wait.js';
 import { Errno } from '../errno.js';
 import { EINVAL, EBADF } from '../abi/errno.js';
 import type { WaitQueue } from '../sched/wait-queue.js';
@@ -143,24 +143,6 @@ function checkSigmask(sigmask: number, size: number): void {
   if (sigmask !== 0 && size !== 8) throw new Errno(EINVAL);
 }
 
-/**
- * ppoll/pselect6 with a mask: a wait runs under that mask. If it would block while a signal
- * the mask lets through is pending, or once one comes, the call ends through the handler.
- */
-function underSigmask(t: Task, maskAddr: number, poll: () => SyscallReturn): SyscallReturn {
-  setMaskedWait(t, null);
-  if (!maskAddr) return poll();
-  const w = { mask: t.mem.read(maskAddr, 8).readBigUInt64LE(0), maskAddr };
-  const r = poll();
-  if (!(r instanceof Block)) return r;
-  if (pendingEndsMaskedWait(t, w.mask)) {
-    suspendNatively(t, w);
-    return HANDLED;
-  }
-  setMaskedWait(t, w);
-  return r;
-}
-
 /** Timeouts are read on the first run only (re-runs use the deadline kept in scratch). */
 function onFirst(s: SyscallState, read: () => number | undefined): number | undefined {
   return s.wake === 'first' ? read() : undefined;
@@ -173,7 +155,7 @@ export const pollCalls: HandlerMap = {
   },
   ppoll: (t, a, s) => {
     checkSigmask(a[3]!, a[4]!);
-    return underSigmask(t, a[3]!, () =>
+    return waitUnderSigmask(t, a[3]!, () =>
       doPoll(t, s, a[0]!, a[1]! >>> 0, onFirst(s, () => readTimespec(t, a[2]!)), () => writeBack(t, s, a[2]!, false)));
   },
   select: (t, a, s) => {
@@ -186,7 +168,7 @@ export const pollCalls: HandlerMap = {
       maskAddr = Number(b.readBigUInt64LE(0));
       if (s.wake === 'first') checkSigmask(maskAddr, Number(b.readBigUInt64LE(8)));
     }
-    return underSigmask(t, maskAddr, () =>
+    return waitUnderSigmask(t, maskAddr, () =>
       doSelect(t, s, a[0]! | 0, a[1]!, a[2]!, a[3]!, onFirst(s, () => readTimespec(t, a[4]!)), () => writeBack(t, s, a[4]!, false)));
   },
 };
