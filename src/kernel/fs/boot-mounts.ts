@@ -8,7 +8,7 @@ import { TmpFs } from './tmpfs/tmpfs.js';
 import { OverlayFs } from './overlay/overlayfs.js';
 import { ProcFs } from './proc/proc-fs.js';
 import { SysFs } from './sys/sysfs.js';
-import { createDevtmpfs, createDevShm } from './dev/devtmpfs.js';
+import { createDevtmpfs } from './dev/devtmpfs.js';
 import { openDevice } from './dev/registry.js';
 import { walk, isDir } from './namei.js';
 import { Cred } from '../task/cred.js';
@@ -57,7 +57,8 @@ export function mountSystem(k: Kernel, defaultMachine: boolean): void {
   const dev = createDevtmpfs({ ramBytes: k.memBytes, nodes: blockDevices.nodes() });
   blockDevices.attachDevfs(dev.root);
   mountAt(k, '/dev', dev, 'devtmpfs', { nosuid: true });
-  mountAt(k, '/dev/shm', createDevShm(k.memBytes), 'tmpfs', { nosuid: true, nodev: true });
+  // A tmpfs like /tmp (FIFOs and sockets work there too).
+  mountAt(k, '/dev/shm', tmpfs(k, 'mode=1777'), 'tmpfs', { nosuid: true, nodev: true });
   mountAt(k, '/dev/pts', createDevpts(k), 'devpts', { nosuid: true, noexec: true });
   if (defaultMachine) {
     mountAt(k, '/tmp', tmpfs(k, 'mode=1777'), 'tmpfs', { nosuid: true, nodev: true });
