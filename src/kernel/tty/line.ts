@@ -55,7 +55,7 @@ export class Line implements TtyDriver {
 
   want(): void {
     if (this.asked || this.ended || this.inputDiverted || this.spec.input.type === 'null') return;
-    if (this.tty.inputRoom <= 0) return;
+    if (this.tty.inputRoomFor() <= 0) return; // the tty unthrottles us once a read makes room
     this.asked = true;
     this.k.post({ type: 'want-input', chan: this.chan });
   }
