@@ -12,6 +12,7 @@ const tools: Record<string, () => Promise<Tool>> = {
   moo: async () => ((argv) => import('./moo.js').then((m) => m.main(argv, 'tuml moo'))),
   mkfs: async () => (await import('./mkfs.js')).main as Tool,
   switch: async () => (await import('./switch.js')).main as Tool,
+  ttylog: async () => (await import('./ttylog.js')).main as Tool,
 };
 
 async function main(argv: string[]): Promise<number> {
