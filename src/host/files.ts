@@ -208,3 +208,15 @@ export function lseek(fd: number, off: number, whence: number): number {
   if (r < 0) throw new Errno(libc.errno());
   return r;
 }
+
+/**
+ * A whole-file fcntl lock, as UML's os_lock_file takes on disk images: a write lock for a
+ * writable device, a read lock otherwise; fails (EAGAIN/EACCES) if another holds one.
+ */
+export function lockWholeFile(fd: number, write: boolean): void {
+  const F_SETLK = 6, F_RDLCK = 0, F_WRLCK = 1;
+  const fl = Buffer.alloc(32);
+  fl.writeInt16LE(write ? F_WRLCK : F_RDLCK, 0);
+  fl.writeInt16LE(0, 2); // SEEK_SET, start 0, len 0 = whole file
+  if (libc.fcntlPtr(fd, F_SETLK, fl) < 0) throw new Errno(libc.errno());
+}

@@ -76,3 +76,7 @@ export function addressOf(buf: Buffer): bigint {
 /** syscall(2) with up to three integer arguments (glibc's wrapper only shuffles registers). */
 export const syscall3 = libc.func('long syscall(long nr, long a, long b, long c)') as
   (nr: number, a: number, b: number, c: number) => number;
+
+/** fcntl(2) with a pointer argument (F_SETLK & co.); glibc's wrapper only moves registers. */
+export const fcntlPtr = libc.func('int fcntl(int fd, int cmd, _Inout_ uint8_t *arg)') as
+  (fd: number, cmd: number, arg: Buffer) => number;

@@ -84,6 +84,13 @@ export class Kernel {
     while (this.halted === null) {
       this.drainRunQueue();
       if (this.halted !== null) break;
+      if (this.byHostTid.size === 0) {
+        // Nothing left to run (init vanished without an exit report): end instead of
+        // waiting on the doorbell forever.
+        this.log.warn('tuml: no tasks left, halting');
+        this.halt(1);
+        break;
+      }
       const ev = this.platform.wait();
       try {
         this.dispatch(ev);

@@ -3,6 +3,7 @@
 // 0… octal) or a letter, and `ubd=sync`. Errors carry UML's texts. The backends are then
 // opened synchronously (UML opens them at boot too; the I/O after boot is synchronous as
 // well for now: a large request holds the kernel thread while the host works).
+import { lockWholeFile } from '../../host/files.js';
 import { openBlockBackend, type BlockBackend } from './block-backend.js';
 
 export const MAX_DEV = 16;
@@ -137,6 +138,7 @@ export function openUbd(config: UbdConfig, log: (line: string) => void): OpenedU
     readOnly: config.readOnly,
     sync: config.sync,
     shared: config.shared,
+    lock: lockWholeFile,
     log,
   });
   return { config, backend };
