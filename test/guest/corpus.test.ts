@@ -112,6 +112,67 @@ int main(void) {
   return 0;
 }`;
 
+const sigmaskC = String.raw`#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static volatile int got;
+static void h(int s) { got = s; }
+static int blocked(int s) { sigset_t m; sigprocmask(SIG_BLOCK, NULL, &m); return sigismember(&m, s); }
+int main(void) {
+  struct sigaction sa = { .sa_handler = h };
+  sigaction(SIGUSR1, &sa, NULL);
+  sigaction(SIGCHLD, &sa, NULL);
+  sigset_t blk, empty;
+  sigemptyset(&empty); sigemptyset(&blk);
+  sigaddset(&blk, SIGUSR1); sigaddset(&blk, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &blk, NULL);
+  int p[2]; pipe(p);
+  fd_set r; FD_ZERO(&r); FD_SET(p[0], &r);
+  raise(SIGUSR1);
+  int n = pselect(p[0] + 1, &r, NULL, NULL, NULL, &empty);
+  printf("pselect pending: %d %s got=%d still-blocked=%d\n", n, n < 0 ? strerrorname_np(errno) : "-", got, blocked(SIGUSR1));
+  got = 0;
+  if (fork() == 0) { usleep(100000); _exit(3); }
+  FD_ZERO(&r); FD_SET(p[0], &r);
+  n = pselect(p[0] + 1, &r, NULL, NULL, NULL, &empty);
+  printf("pselect sigchld: %d %s got=%d still-blocked=%d\n", n, n < 0 ? strerrorname_np(errno) : "-", got, blocked(SIGCHLD));
+  int st; wait(&st); printf("child %d\n", WEXITSTATUS(st));
+  got = 0;
+  struct pollfd pf = { .fd = p[0], .events = POLLIN };
+  if (fork() == 0) { usleep(50000); kill(getppid(), SIGUSR1); _exit(0); }
+  n = ppoll(&pf, 1, NULL, &empty);
+  printf("ppoll usr1: %d %s got=%d still-blocked=%d\n", n, n < 0 ? strerrorname_np(errno) : "-", got, blocked(SIGUSR1));
+  wait(&st); got = 0;
+  /* a mask that keeps SIGUSR1 blocked: data wins, the signal stays pending */
+  raise(SIGUSR1); write(p[1], "x", 1);
+  n = ppoll(&pf, 1, NULL, &blk);
+  printf("ppoll ready+blocked: %d got=%d\n", n, got);
+  struct timespec ts = { 0, 50000000 };
+  char c; read(p[0], &c, 1);
+  n = ppoll(&pf, 1, &ts, &blk);
+  printf("ppoll timeout: %d got=%d\n", n, got);
+  int ep = epoll_create1(0);
+  struct epoll_event ev = { .events = EPOLLIN }, out;
+  epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+  if (fork() == 0) { usleep(50000); kill(getppid(), SIGUSR1); _exit(0); }
+  n = epoll_pwait(ep, &out, 1, -1, &empty);
+  printf("epoll_pwait usr1: %d %s got=%d still-blocked=%d\n", n, n < 0 ? strerrorname_np(errno) : "-", got, blocked(SIGUSR1));
+  wait(&st); got = 0;
+  raise(SIGUSR1);
+  n = epoll_pwait(ep, &out, 1, 30, &blk);
+  printf("epoll_pwait blocked: %d got=%d\n", n, got);
+  sigprocmask(SIG_UNBLOCK, &blk, NULL);
+  printf("after unblock got=%d\n", got);
+  return 0;
+}`;
+
 const cases: Case[] = [
   // ---- coreutils
   { name: 'ls -l', cmd: "mkdir -p a/b c; echo hi > a/f; printf xyz > a/b/g; ln -s a/f link; chmod 750 c; " +
@@ -165,7 +226,7 @@ const cases: Case[] = [
   { name: 'flock', cmd: 'flock lockf -c "echo locked"; flock lockf sleep 0.4 & sleep 0.15; flock -n lockf true || echo busy; wait; flock -n lockf true && echo free' },
   { name: 'sleep/kill', cmd: 'sleep 10 & p=$!; kill $p; wait $p; echo $?; sleep 10 & p=$!; kill -9 $p; wait $p; echo $?; kill -0 $$ && echo self; kill -l 15' },
   { name: 'ulimit/nproc/getconf', cmd: 'ulimit -n 512; ulimit -n; ulimit -c; getconf PAGESIZE; getconf ARG_MAX; nproc; getconf LONG_BIT' },
-  { name: 'file', cmd: 'printf "#!/bin/sh\\n" > s; gzip -c s > s.gz; file s s.gz /bin/sh /etc/passwd | sed "s/, BuildID[^,]*//"', needs: ['file'] },
+  { name: 'file', cmd: 'printf "#!/bin/sh\\n" > s; touch -d @0 s; gzip -c s > s.gz; file s s.gz /bin/sh /etc/passwd | sed "s/, BuildID[^,]*//"', needs: ['file'] },
   // ---- findutils
   { name: 'find -name/-type', cmd: "mkdir -p a/b/c; touch a/x.txt a/b/y.txt a/b/c/z.log; find . -name '*.txt' | sort; find . -type d | sort; find . -type f -name '*.log'; find a -path '*b/c*' | sort; find . -empty -type f | sort | head -2" },
   { name: 'find -newer', cmd: 'touch -d @100 old; touch -d @200 mid; touch -d @300 new; find . -newer mid | sort; find . ! -newer mid -type f | sort; find . -mmin -1 | sort' },
@@ -198,7 +259,7 @@ const cases: Case[] = [
   { name: 'bash trap interrupts wait', cmd: script('bash', 'trap "echo caught" USR1\nsleep 5 & pid=$!\n(sleep 0.2; kill -USR1 $$) &\nwait $pid; echo wait=$?\nkill $pid; wait $pid; echo killed=$?\nwait') },
   { name: 'bash here-docs', cmd: script('bash', 'cat <<EOF\nline $((1+1)) $HOME\nEOF\ncat <<"EOF"\n$HOME `x`\nEOF\ncat <<-EOF\n\t\tindented\n\tEOF\ntr a-z A-Z <<< "here string"\nwhile read l; do echo "[$l]"; done <<EOF\na b\n  c\nEOF\nbig=$(seq 20000); cat <<EOF | wc -c\n$big\nEOF') },
   { name: 'bash coproc', cmd: script('bash', 'coproc SQ { while read x; do echo $((x*x)); done; }\nfor i in 1 2 3 12; do echo $i >&${SQ[1]}; read r <&${SQ[0]}; echo $r; done\nexec {SQ[1]}>&-\nwait $SQ_PID; echo done $?\ncoproc bc -l\necho "scale=5; 4*a(1)" >&${COPROC[1]}; read pi <&${COPROC[0]}; echo $pi') },
-  { name: 'bash job control (set -m)', cmd: script('bash', 'set -m\n(sleep 0.4; echo job1) &\nsleep 0.1\nkill -STOP %1\njobs -s | wc -l\nkill -CONT %1\nwait %1; echo rc=$?\n(sleep 0.1; exit 5) &\nfg %1 >/dev/null; echo fg=$?\nsleep 1 &\nkill -STOP %1; sleep 0.05; bg %1 >/dev/null; jobs -r | wc -l\nkill %1; wait %1; echo term=$?\nsleep 0.1 & sleep 0.2 & wait; jobs | wc -l\necho $(jobs -p | wc -l)') },
+  { name: 'bash job control (set -m)', cmd: script('bash', 'set -m\n(sleep 0.4; echo job1) &\nsleep 0.1\nkill -STOP %1\nsleep 0.1\njobs -s | wc -l\nkill -CONT %1\nwait %1; echo rc=$?\n(sleep 0.1; exit 5) &\nfg %1 >/dev/null; echo fg=$?\nsleep 1 &\nkill -STOP %1; sleep 0.05; bg %1 >/dev/null; jobs -r | wc -l\nkill %1; wait %1; echo term=$?\nsleep 0.1 & sleep 0.2 & wait; jobs | wc -l\necho $(jobs -p | wc -l)') },
   { name: 'bash background + wait', cmd: script('bash', 'for i in 1 2 3 4 5; do (sleep 0.0$i; exit $i) & pids+=($!); done\nfor p in ${pids[@]}; do wait $p; echo -n "$? "; done; echo\nsleep 0.1 & wait -n; echo n=$?\nfor i in $(seq 50); do true & done; wait; echo all') },
   { name: 'bash process substitution', cmd: script('bash', 'diff <(seq 3) <(seq 4); echo $?\npaste <(seq 2) <(echo a; echo b)\nwc -l < <(seq 7)\nsort -n <(seq 3) <(seq 2)\ncat <(cat <(echo deep))') },
   { name: 'bash read loops', cmd: script('bash', 'printf "a 1\\nb 2\\n" > f; while read k v; do echo "$v=$k"; done < f\nIFS=: read -r x y <<< "p:q"; echo $y$x\nmapfile -t arr < <(seq 3); echo ${#arr[@]} ${arr[2]}\nwhile IFS= read -r -n 2 c; do printf "<%s>" "$c"; done <<< "abcde"; echo\nread -t 0.1 z < <(sleep 1); echo timeout=$?\nprintf "x\\0y\\0" | while read -d "" w; do echo $w; done') },
@@ -378,6 +439,7 @@ const cases: Case[] = [
   { name: 'vim ex mode', cmd: "printf 'aaa\\nbab\\nccc\\n' > file; vim -es -c '%s/a/b/g' -c 'wq' file; echo $?; cat file; vim -es -c 'g/c/d' -c '$put =\"end\"' -c 'wq' file; cat file", needs: ['vim'] },
   { name: 'bc', cmd: "echo 'scale=20; 4*a(1)' | bc -l; echo '2^200' | bc; echo 'obase=16; 255' | bc", needs: ['bc'] },
   { name: 'busybox', cmd: 'busybox echo hi; busybox seq 3 | busybox tac; busybox sh -c "echo \\$((6*7))"; busybox sha256sum /etc/passwd | cut -c1-16 | wc -c; busybox ls -d /proc/self', needs: ['busybox'] },
+  { name: 'pselect/ppoll/epoll_pwait signal masks', cmd: `${script('true', sigmaskC, 'p.c')}; gcc -o p p.c && ./p`, needs: ['gcc'], timeoutMs: 90000 },
   // ---- robustness: bad pointers and an unknown system call
   { name: 'wild pointers (EFAULT) and syscall(1000)', cmd: `${script('true', wildC, 'w.c')}; gcc -O0 -o w w.c && ./w; echo rc=$?`, needs: ['gcc'], timeoutMs: 90000 },
 ];
