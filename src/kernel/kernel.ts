@@ -99,7 +99,7 @@ export class Kernel {
         this.log.warn(`tuml: kernel bug while handling ${ev.kind} of host tid ${ev.tid}: ${(e as Error).stack ?? e}`);
       }
     }
-    return this.halted;
+    return this.halted ?? 1;
   }
 
   private drainRunQueue(): void {
