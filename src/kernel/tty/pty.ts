@@ -48,6 +48,8 @@ export class PtyPair {
     this.master.isMaster = true;
     this.master.noCtty = true;
     this.slave = new Tty(k, `pts/${index}`, makedev(UNIX98_PTY_SLAVE_MAJOR, index), slaveDriver, stdTermios());
+    // A new pty has no window size until someone sets one (stty size says "0 0").
+    this.slave.winsize = { rows: 0, cols: 0, xpixel: 0, ypixel: 0 };
     this.master.link = this.slave;
     this.slave.link = this.master;
     // Nothing has the slave open yet.
