@@ -1,4 +1,5 @@
 // One traced host thread: its registers, its memory, and the ptrace requests that move it.
+import * as fs from 'node:fs';
 import * as libc from '../libc.js';
 import {
   PTRACE_CONT, PTRACE_GETEVENTMSG, PTRACE_GETREGS, PTRACE_GETSIGINFO, PTRACE_GETSIGMASK,
@@ -147,6 +148,16 @@ export class Tracee {
     this.remoteIov.writeBigUInt64LE(BigInt(len), 8);
     const n = libc.processVmWritev(this.tid, this.localIov, 1, this.remoteIov, 1, 0);
     return n < 0 ? 0 : n;
+  }
+
+  /** Which file one of this thread's own host fds refers to (null: not open). */
+  hostFdIdentity(fd: number): { dev: number; ino: number } | null {
+    try {
+      const st = fs.statSync(`/proc/${this.tid}/fd/${fd}`, { throwIfNoEntry: false });
+      return st ? { dev: st.dev, ino: st.ino } : null;
+    } catch {
+      return null;
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // Host syscalls the kernel runs inside a task on its behalf: mapping a backing file (the
-// tracee opens the kernel's host fd through /proc/<tuml>/fd/N, maps it, closes it).
+// tracee opens the kernel's host fd through /proc/<tuml>/fd/N, maps it, and keeps that fd
+// for the next mapping of the same file).
 import type { Kernel } from '../kernel.js';
 import type { Task } from '../task/task.js';
 import type { MmapSource } from '../fs/file.js';
@@ -34,17 +35,60 @@ export function openInTask(k: Kernel, t: Task, hostFd: number, writable: boolean
   return fd;
 }
 
+/**
+ * Host fds the kernel opened inside a task for mapping, kept open so that mapping the same
+ * file again (each segment of a program, each library ld.so maps) costs one injected mmap
+ * instead of openat + mmap + close: four ptrace stops fewer. Only the kernel touches a
+ * tracee's host fd table (every guest fd call is emulated), so a task's entries stay true
+ * until its host image is replaced (O_CLOEXEC closes them then); each use still checks
+ * /proc/<tid>/fd/<n> on the host, so exec or anything unforeseen means a miss, never a
+ * wrong file. Per task, not per process: a thread may have a table of its own.
+ */
+interface CachedFd { fd: number; dev: number; ino: number }
+const FD_CACHE_MAX = 16;
+const fdCaches = new WeakMap<Task, Map<string, CachedFd>>();
+
+function cachedFd(k: Kernel, t: Task, src: MmapSource, dev: number, ino: number): number {
+  let cache = fdCaches.get(t);
+  if (!cache) fdCaches.set(t, (cache = new Map()));
+  const key = `${dev}:${ino}:${src.writable ? 'w' : 'r'}`;
+  const hit = cache.get(key);
+  cache.delete(key);
+  if (hit) {
+    const id = t.tracee.hostFdIdentity(hit.fd);
+    if (id && id.dev === dev && id.ino === ino) {
+      cache.set(key, hit); // most recently used last
+      return hit.fd;
+    }
+  }
+  const fd = openInTask(k, t, src.hostFd, src.writable);
+  // A number the host reused (after an exec closed the old fd) is no longer the old entry's.
+  for (const [kk, e] of cache) if (e.fd === fd) cache.delete(kk);
+  cache.set(key, { fd, dev, ino });
+  if (cache.size > FD_CACHE_MAX) {
+    const [oldKey, old] = cache.entries().next().value as [string, CachedFd];
+    cache.delete(oldKey);
+    const id = t.tracee.hostFdIdentity(old.fd);
+    if (id && id.dev === old.dev && id.ino === old.ino) injectCall(k, t, SYS.close, [old.fd]);
+  }
+  return fd;
+}
+
 /** mmap of a kernel-supplied backing file into the task. Returns the address or throws. */
 export function mapSource(k: Kernel, t: Task, src: MmapSource, addr: number, len: number, prot: number, flags: number, off: number, guestPath: string): number {
-  const fd = openInTask(k, t, src.hostFd, src.writable);
+  let st: { dev: number; ino: number } | null = null;
+  try {
+    st = hostFiles.fstat(src.hostFd);
+  } catch { /* mapped without the cache below */ }
+  const fd = st ? cachedFd(k, t, src, st.dev, st.ino) : openInTask(k, t, src.hostFd, src.writable);
   if (process.env.TUML_DEBUG) process.stderr.write(`mapSource ${src.hostFd} ${fd} ${addr.toString(16)} ${len} ${prot} ${flags} ${off}\n`);
   try {
     const r = injectCall(k, t, SYS.mmap, [addr, len, prot, flags & ~MAP_ANONYMOUS, fd, off]);
     if (r < 0 && r > -4096) throw new Errno(-r);
-    recordMapping(t, src.hostFd, guestPath);
+    if (st) t.group.mappedFiles.set(`${st.dev}:${st.ino}`, guestPath); // for /proc/pid/maps
     return r;
   } finally {
-    injectCall(k, t, SYS.close, [fd]);
+    if (!st) injectCall(k, t, SYS.close, [fd]);
   }
 }
 
@@ -52,11 +96,4 @@ export function injectAnonMap(k: Kernel, t: Task, addr: number, len: number, pro
   const r = injectCall(k, t, SYS.mmap, [addr, len, prot, flags | MAP_ANONYMOUS | MAP_PRIVATE, -1, 0]);
   if (r < 0 && r > -4096) throw new Errno(-r);
   return r;
-}
-
-function recordMapping(t: Task, hostFd: number, guestPath: string): void {
-  try {
-    const st = hostFiles.fstat(hostFd);
-    t.group.mappedFiles.set(`${st.dev}:${st.ino}`, guestPath);
-  } catch { /* only cosmetic (/proc/pid/maps) */ }
 }
