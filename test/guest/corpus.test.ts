@@ -13,7 +13,7 @@ import { caseDir, have, runGuest, runNative, tumlBoots } from './harness.js';
 interface Case {
   name: string;
   cmd: string;
-  /** Compare stderr too. */
+  /** Compare stderr too (the default; false where it is not deterministic). */
   stderr?: boolean;
   /** The status the command must have natively (checked, so a broken case cannot pass). */
   status?: number;
@@ -224,7 +224,8 @@ const cases: Case[] = [
   { name: 'getent/host files', cmd: "getent passwd root; stat -c '%n %s %a %U %G %h %Y' /etc/passwd /usr/bin/env /bin; ls /usr/bin | sha256sum; head -c 64 /usr/bin/env | od -An -tx1 | head -1" },
   { name: 'diff/patch/cmp', cmd: "seq 10 > a; seq 10 | sed 's/5/five/' > b; diff a b; echo $?; diff -u a b | tail -n +3 > p; patch -s a < p; cmp a b && echo same; printf x > c; cmp a c; echo $?" },
   { name: 'flock', cmd: 'flock lockf -c "echo locked"; flock lockf sleep 0.4 & sleep 0.15; flock -n lockf true || echo busy; wait; flock -n lockf true && echo free' },
-  { name: 'sleep/kill', cmd: 'sleep 10 & p=$!; kill $p; wait $p; echo $?; sleep 10 & p=$!; kill -9 $p; wait $p; echo $?; kill -0 $$ && echo self; kill -l 15' },
+  { name: 'sleep/kill', cmd: 'sleep 10 & p=$!; kill $p; wait $p; echo $?; sleep 10 & p=$!; kill -9 $p; wait $p; echo $?; kill -0 $$ && echo self; kill -l 15',
+    stderr: false /* dash reports "Killed" only if it reaps the job inside `wait`: a race natively too */ },
   { name: 'ulimit/nproc/getconf', cmd: 'ulimit -n 512; ulimit -n; ulimit -c; getconf PAGESIZE; getconf ARG_MAX; nproc; getconf LONG_BIT' },
   { name: 'file', cmd: 'printf "#!/bin/sh\\n" > s; touch -d @0 s; gzip -c s > s.gz; file s s.gz /bin/sh /etc/passwd | sed "s/, BuildID[^,]*//"', needs: ['file'] },
   // ---- findutils
@@ -459,7 +460,7 @@ describe('guest corpus: native vs tuml', { concurrency: 2 }, () => {
         const guest = await runGuest(c.cmd, dir, { timeoutMs });
         assert.ok(!guest.timedOut, `timed out under tuml; stderr:\n${guest.stderr}`);
         assert.equal(guest.stdout.toString('latin1'), native.stdout.toString('latin1'), `stdout differs; guest stderr:\n${guest.stderr}`);
-        if (c.stderr) assert.equal(guest.stderr.toString('latin1'), native.stderr.toString('latin1'), 'stderr differs');
+        if (c.stderr !== false) assert.equal(guest.stderr.toString('latin1'), native.stderr.toString('latin1'), 'stderr differs');
         assert.equal(guest.status, native.status, `status differs; guest stderr:\n${guest.stderr}`);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const tumlBin = path.join(repo, 'tuml');
+/** TUML_BIN runs another build (e.g. a private snapshot while others rebuild dist/). */
+export const tumlBin = process.env.TUML_BIN ?? path.join(repo, 'tuml');
 
 /** The environment a fresh tuml machine gives its first program; natively we use the same. */
 export const guestEnv: Record<string, string> = {
