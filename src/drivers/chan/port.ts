@@ -36,6 +36,8 @@ class PortServer {
 export class PortChannel implements Channel {
   private sock: net.Socket | null = null;
   private wanted = false;
+  /** Bytes the kernel may still be sent before it asks again (the throttle, with slack). */
+  private credit = 0;
   private queue: { data: Buffer; done: () => void }[] = [];
   private readonly server: PortServer;
 
@@ -62,8 +64,8 @@ export class PortChannel implements Channel {
     s.on('data', (d: Buffer) => {
       const clean = parser.input(d);
       if (clean.length === 0) return; // negotiation only: keep reading
-      s.pause();
-      this.wanted = false;
+      this.credit -= clean.length;
+      if (this.credit <= 0) { s.pause(); this.wanted = false; }
       this.ev.input(new Uint8Array(clean));
     });
     const gone = () => {
@@ -80,6 +82,7 @@ export class PortChannel implements Channel {
 
   want(): void {
     this.wanted = true;
+    this.credit = 65536;
     this.sock?.resume();
   }
 
