@@ -4,7 +4,9 @@ import type { HandlerMap } from './handler.js';
 import type { Task } from '../task/task.js';
 import { Errno } from '../errno.js';
 import { EINVAL, EPERM, ESRCH, EFAULT } from '../abi/errno.js';
-import { RLIM_NLIMITS } from '../task/rlimits.js';
+import { RLIM_NLIMITS, RLIMIT_CPU, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_AS, RLIMIT_MEMLOCK, RLIMIT_RTTIME } from '../task/rlimits.js';
+import { injectCall, scratchAddress } from '../mm/inject.js';
+import { SYS } from '../abi/syscalls.js';
 import * as os from 'node:os';
 import { selfTimes, encodeRusage, ticks } from '../task/cpu-times.js';
 import { memoryUsage } from '../fs/proc/meminfo.js';
@@ -118,6 +120,7 @@ export const infoCalls: HandlerMap = {
     const r = a[0]! | 0;
     if (r < 0 || r >= RLIM_NLIMITS) throw new Errno(EINVAL);
     setLimit(t, t.group, r, readRlimit(t, a[1]!));
+    applyOnHost(t, r);
     return 0;
   },
   prlimit64: (t, a) => {
@@ -125,7 +128,10 @@ export const infoCalls: HandlerMap = {
     const r = a[1]! | 0;
     if (r < 0 || r >= RLIM_NLIMITS) throw new Errno(EINVAL);
     const old = { ...g.rlimits.get(r) };
-    if (a[2]) setLimit(t, g, r, readRlimit(t, a[2]!));
+    if (a[2]) {
+      setLimit(t, g, r, readRlimit(t, a[2]!));
+      if (g === t.group) applyOnHost(t, r);
+    }
     if (a[3]) writeRlimit(t, a[3]!, old);
     return 0;
   },
@@ -231,6 +237,22 @@ function setLimit(t: Task, g: { rlimits: { get(r: number): { cur: number; max: n
   cur.cur = l.cur;
   cur.max = l.max;
   if (r === 7 /* NOFILE */) t.fds.limit = Number.isFinite(l.cur) ? l.cur : 1048576;
+}
+
+/** Limits the host enforces on the guest's own host process (memory, CPU time): the guest's
+ *  value is set there too. The others are the kernel's alone (files, processes, signals). */
+const HOST_ENFORCED = new Set([RLIMIT_CPU, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_AS, RLIMIT_MEMLOCK, RLIMIT_RTTIME]);
+
+function applyOnHost(t: Task, r: number): void {
+  if (!HOST_ENFORCED.has(r)) return;
+  const want = t.group.rlimits.get(r);
+  const at = scratchAddress(t);
+  // A hard limit above the host's own cannot be had without privilege: stay within it.
+  if (injectCall(t.kernel, t, SYS.prlimit64, [0, r, 0, at]) !== 0) return;
+  const host = readRlimit(t, at);
+  const max = Math.min(want.max, host.max);
+  writeRlimit(t, at, { cur: Math.min(want.cur, max), max });
+  injectCall(t.kernel, t, SYS.prlimit64, [0, r, at, 0]);
 }
 
 const SYSLOG_ACTION_READ_ALL = 3, SYSLOG_ACTION_READ_CLEAR = 4, SYSLOG_ACTION_CLEAR = 5,
