@@ -10,7 +10,7 @@ import {
   S_ISVTX, O_TMPFILE,
 } from '../abi/fcntl.js';
 import type { Task } from '../task/task.js';
-import type { Path } from './path.js';
+import { Dentry, type Path } from './path.js';
 import type { File } from './file.js';
 import type { Inode, Stat } from './inode.js';
 import { walk, walkParent, isDir, type WalkContext } from './namei.js';
@@ -87,7 +87,7 @@ export function openPath(t: Task, p: Path, flags: number): File {
 
 /** open(2)/openat(2) semantics. */
 export function openAt(t: Task, dirfd: number, path: string, flags: number, mode: number): File {
-  if ((flags & O_TMPFILE) === O_TMPFILE) throw new Errno(ENOTSUP);
+  if ((flags & O_TMPFILE) === O_TMPFILE) return openTmpfile(t, dirfd, path, flags, mode);
   const ctx = walkContext(t);
   const start = startDir(t, dirfd, path);
   if (!(flags & O_CREAT)) {
@@ -124,6 +124,31 @@ export function openAt(t: Task, dirfd: number, path: string, flags: number, mode
   const f = inode.open(flags & ~O_TRUNC, t);
   f.path = { mount: parent.mount, dentry: d };
   return f;
+}
+
+let tmpfileSeq = 0;
+
+/** O_TMPFILE: an unnamed regular file in the directory's file system, gone when closed.
+ *  Made by creating a file there and unlinking it at once, while it is open. */
+function openTmpfile(t: Task, dirfd: number, path: string, flags: number, mode: number): File {
+  const acc = flags & O_ACCMODE;
+  if (acc !== O_WRONLY && acc !== O_RDWR) throw new Errno(EINVAL);
+  const dir = walk(walkContext(t), startDir(t, dirfd, path), path, { follow: true });
+  if (!isDir(dir)) throw new Errno(ENOTDIR);
+  const inode = dir.dentry.inode;
+  if (!inode.create || !inode.unlink) throw new Errno(ENOTSUP);
+  dirWritable(t, dir);
+  let name: string;
+  do name = `.tuml-tmpfile-${++tmpfileSeq}`; while (dir.dentry.child(name));
+  const ino = inode.create(name, (mode & ~t.fs.umask & 0o7777) | S_IFREG, t.cred);
+  try {
+    const f = ino.open(flags & ~(O_TMPFILE | O_CREAT | O_EXCL | O_TRUNC), t);
+    // Named as Linux names it ("#<ino>"), and never in the dcache: /proc shows it deleted.
+    f.path = { mount: dir.mount, dentry: new Dentry(`#${ino.getattr().ino}`, dir.dentry, ino) };
+    return f;
+  } finally {
+    inode.unlink(name);
+  }
 }
 
 function mountRelative(t: Task, p: Path): string {
