@@ -23,8 +23,12 @@ export function readerRoot(k: ProcKernel, reader: Task | null): Path {
   return reader ? reader.fs.root : k.mounts.rootPath;
 }
 
+/** A path as /proc's links show it: like d_path, " (deleted)" once its name was unlinked. */
 export function pathText(k: ProcKernel, p: Path, reader: Task | null): string {
-  return k.mounts.pathString(p, readerRoot(k, reader));
+  const text = k.mounts.pathString(p, readerRoot(k, reader));
+  const d = p.dentry;
+  const unlinked = d.parent !== null && d.parent.children.get(d.name) !== d && d !== p.mount.root;
+  return unlinked && !text.endsWith(' (deleted)') ? `${text} (deleted)` : text;
 }
 
 /** A thread's comm (the leader's for the process). */
