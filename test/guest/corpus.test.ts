@@ -173,6 +173,44 @@ int main(void) {
   return 0;
 }`;
 
+const pythonOs = String.raw`import os, fcntl, select, shutil
+fd = os.open("f", os.O_CREAT | os.O_RDWR, 0o644); os.write(fd, b"hello world\n" * 1000)
+print(os.pread(fd, 5, 6), os.fstat(fd).st_size)
+os.posix_fallocate(fd, 0, 20000); print(os.fstat(fd).st_size)
+os.ftruncate(fd, 100); print(os.lseek(fd, 0, os.SEEK_END))
+shutil.copyfile("f", "g"); print(os.path.getsize("g"))
+o = os.open("h", os.O_CREAT | os.O_WRONLY); os.lseek(fd, 0, 0); print(os.sendfile(o, fd, 0, 50)); os.close(o)
+a = os.open("f", os.O_RDONLY); b = os.open("k", os.O_CREAT | os.O_WRONLY); print(os.copy_file_range(a, b, 30))
+m = os.memfd_create("x"); os.write(m, b"memfd"); print(os.pread(m, 5, 0), os.readlink(f"/proc/self/fd/{m}"))
+e = os.eventfd(3); os.eventfd_write(e, 4); print(os.eventfd_read(e))
+print(os.statvfs(".").f_bsize > 0)
+os.utime("f", (1, 2)); st = os.stat("f"); print(st.st_atime, st.st_mtime)
+fcntl.flock(fd, fcntl.LOCK_EX); fcntl.lockf(fd, fcntl.LOCK_UN); print("locks ok")
+print(sorted(e.name for e in os.scandir(".")), [e.is_dir() for e in os.scandir(".")].count(True))
+p = select.poll(); r, w = os.pipe(); p.register(r, select.POLLIN); os.write(w, b"x"); print(p.poll(100))
+r2, w2 = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+try: os.read(r2, 1)
+except BlockingIOError as ex: print("EAGAIN", ex.errno)
+print(len(os.getrandom(16)), os.sched_getaffinity(0) == set(range(os.cpu_count())))
+pid = os.posix_spawn("/bin/sh", ["sh", "-c", "exit 5"], {}); print(os.waitpid(pid, 0)[1] >> 8)
+os.mkfifo("fifo"); print(oct(os.stat("fifo").st_mode))
+os.symlink("f", "sl"); print(os.readlink("sl"), os.path.realpath("sl") == os.path.realpath("f"))
+os.link("f", "hl"); print(os.stat("f").st_nlink)
+os.rename("hl", "hl2"); os.replace("g", "hl2"); print(os.path.exists("g"), os.stat("f").st_nlink)
+os.setxattr("f", "user.k", b"v"); print(os.getxattr("f", "user.k"), os.listxattr("f"))
+print(os.access("f", os.R_OK | os.W_OK), os.getuid(), os.getgid(), os.getgroups())
+print(os.umask(0o22), os.getpgrp() == os.getpgid(0), os.getsid(0) > 0)
+os.chmod("f", 0o4755); print(oct(os.stat("f").st_mode & 0o7777))
+os.truncate("f", 3); print(open("f").read())
+d = os.open(".", os.O_RDONLY | os.O_DIRECTORY); os.mkdir("sub", dir_fd=d); print(os.listdir("sub"), os.stat("sub", dir_fd=d).st_nlink)
+os.rmdir("sub"); os.unlink("sl"); print(sorted(os.listdir(".")))
+t = os.open(".", os.O_TMPFILE | os.O_RDWR, 0o600); os.write(t, b"tmp"); st = os.fstat(t)
+print(st.st_nlink, oct(st.st_mode), st.st_size, "tmp" in str(os.listdir(".")), os.pread(t, 3, 0))
+print(os.readlink(f"/proc/self/fd/{t}").replace(os.getcwd(), ".").replace(str(st.st_ino), "INO"))
+for path, flags in ((".", os.O_TMPFILE | os.O_RDONLY), ("nope", os.O_TMPFILE | os.O_RDWR), ("/proc", os.O_TMPFILE | os.O_RDWR)):
+    try: os.open(path, flags)
+    except OSError as ex: print(path, ex.errno)`;
+
 const cases: Case[] = [
   // ---- coreutils
   { name: 'ls -l', cmd: "mkdir -p a/b c; echo hi > a/f; printf xyz > a/b/g; ln -s a/f link; chmod 750 c; " +
@@ -216,6 +254,8 @@ const cases: Case[] = [
   { name: 'od/base64', cmd: "printf 'ab\\0\\377\\n' | od -An -tx1 -c; seq 100 | base64 | head -3; seq 100 | base64 | base64 -d | tail -1; printf hi | xxd" },
   { name: 'tee/dd', cmd: 'echo hi | tee a b >/dev/null; cat a b; dd if=/dev/zero of=z bs=4k count=10 2>/dev/null; stat -c %s z; dd if=z bs=1k skip=39 status=none | wc -c; dd if=/dev/urandom bs=100 count=3 status=none | wc -c' },
   { name: 'truncate', cmd: "truncate -s 1M sparse; stat -c '%s %b' sparse; truncate -s 10 sparse; wc -c < sparse; fallocate -l 8192 fa && stat -c '%s %b' fa" },
+  { name: 'unlinked open files in /proc', cmd: 'exec 3>f; rm f; readlink /proc/self/fd/3 | sed "s|$PWD|.|"; exec 4>g; mv g h; readlink /proc/self/fd/4 | sed "s|$PWD|.|"; ' +
+    'mkdir d; cd d; rmdir ../d; readlink /proc/self/cwd | sed "s|$OLDPWD|.|"; ls -l /proc/self/fd/3 | sed "s|.*-> ||; s|$OLDPWD|.|"' },
   { name: 'mkfifo', cmd: 'mkfifo p; (echo via-fifo > p &); cat p; ls -l p | cut -c1' },
   { name: 'umask/chmod', cmd: "umask 027; touch f; mkdir d; stat -c '%a %n' f d; chmod u+s,g-r f; stat -c %A f; chmod -R 700 d; stat -c %a d; umask" },
   { name: 'tac/rev/nl/fold', cmd: 'seq 5 | tac; echo abc | rev; seq 3 | nl; echo aaaaaaaaaaaa | fold -w5; printf "a b c d\\n" | fmt -w 3; echo a b | column -t 2>/dev/null || true' },
@@ -227,6 +267,8 @@ const cases: Case[] = [
   { name: 'sleep/kill', cmd: 'sleep 10 & p=$!; kill $p; wait $p; echo $?; sleep 10 & p=$!; kill -9 $p; wait $p; echo $?; kill -0 $$ && echo self; kill -l 15',
     stderr: false /* dash reports "Killed" only if it reaps the job inside `wait`: a race natively too */ },
   { name: 'ulimit/nproc/getconf', cmd: 'ulimit -n 512; ulimit -n; ulimit -c; getconf PAGESIZE; getconf ARG_MAX; nproc; getconf LONG_BIT' },
+  { name: 'ulimit -v/-t enforced', cmd: "ulimit -v 300000; python3 -c 'bytearray(500*2**20)' 2>&1 | tail -1; ulimit -v; " +
+    "(ulimit -S -v 200000; python3 -c 'bytearray(300*2**20)' 2>&1 | tail -1; ulimit -Sv; ulimit -Hv); ulimit -t 1; python3 -c 'while 1: pass'; echo cpu=$?" },
   { name: 'file', cmd: 'printf "#!/bin/sh\\n" > s; touch -d @0 s; gzip -c s > s.gz; file s s.gz /bin/sh /etc/passwd | sed "s/, BuildID[^,]*//"', needs: ['file'] },
   // ---- findutils
   { name: 'find -name/-type', cmd: "mkdir -p a/b/c; touch a/x.txt a/b/y.txt a/b/c/z.log; find . -name '*.txt' | sort; find . -type d | sort; find . -type f -name '*.log'; find a -path '*b/c*' | sort; find . -empty -type f | sort | head -2" },
@@ -418,6 +460,7 @@ const cases: Case[] = [
     'st = os.stat("a/b/c/f"); print(st.st_size, oct(st.st_mode), st.st_nlink)',
     'print(os.cpu_count() > 0, os.getcwd() == os.path.realpath("."))',
   ].join('\n')) },
+  { name: 'python3 os calls', cmd: script('python3', pythonOs) },
   // ---- perl
   { name: 'perl fork/wait', cmd: 'perl -e \'for my $i (1..5) { my $p = fork; die unless defined $p; if (!$p) { exit $i } } my $s = 0; while ((my $p = wait) > 0) { $s += $? >> 8 } print "$s\\n"; ' +
     'pipe(R, W); if (!fork) { close R; print W "child $$\\n"; exit 0 } close W; my $l = <R>; waitpid(-1, 0); print $l =~ /^child \\d+$/ ? "ok\\n" : "bad\\n"; print wait, "\\n"\'' },
