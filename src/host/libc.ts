@@ -12,6 +12,10 @@ export const waitpidRaw = libc.func('int waitpid(int pid, _Out_ int *status, int
   (pid: number, status: number[], options: number) => number;
 export const wait4Raw = libc.func('int wait4(int pid, _Out_ int *status, int options, _Out_ uint8_t *rusage)') as
   (pid: number, status: number[], options: number, rusage: Buffer) => number;
+/** wait4 on raw addresses (of a Buffer that outlives the call): the kernel loop's hot path,
+ *  where koffi's marshalling of an out array and a buffer costs as much as the call. */
+export const wait4Ptr = libc.func('int wait4(int pid, uintptr_t status, int options, uintptr_t rusage)') as
+  (pid: number, status: number, options: number, rusage: number) => number;
 export const posixSpawn = libc.func(
   'int posix_spawn(_Out_ int *pid, const char *path, void *file_actions, void *attrp, const char **argv, const char **envp)') as
   (pid: number[], path: string, fa: Buffer | null, attr: Buffer | null, argv: (string | null)[], envp: (string | null)[]) => number;

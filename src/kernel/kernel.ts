@@ -258,7 +258,7 @@ export class Kernel {
     if (STRACE && task.syscall) straceOut(`[${task.tid}] ${SYSCALL_NAMES[task.syscall.nr]}(${task.syscall.args.slice(0, 4).map((x) => x.toString(16)).join(', ')}) = ${result}\n`);
     task.syscall = null;
     const tr = task.tracee;
-    tr.setReg(REG.orig_rax, -1n);
+    tr.setReg(REG.orig_rax, -1);
     tr.setReg(REG.rax, result);
     tr.cont();
     this.platform.reraiseCaughtSignals();

@@ -64,8 +64,11 @@ export class PtracePlatform {
   readonly stubFd: number;
   readonly stubPath: string;
   private readonly filter: Buffer;
-  private readonly status = [0];
-  private readonly rusage = Buffer.alloc(144);
+  /** wait4's status (offset 0) and rusage (offset 16), passed by address. */
+  private readonly waitBuf = Buffer.alloc(160);
+  private readonly statusAddr = Number(libc.addressOf(this.waitBuf));
+  private readonly rusage = this.waitBuf.subarray(16);
+  private readonly rusageAddr = this.statusAddr + 16;
   /** Events met while injecting into one tracee that belong to the main loop. */
   private readonly deferred: StopEvent[] = [];
   /** Signals that arrived at a tracee during an injection; re-raised afterwards. */
@@ -124,13 +127,13 @@ export class PtracePlatform {
     const d = this.deferred.shift();
     if (d) return d;
     for (;;) {
-      const pid = libc.wait4Raw(-1, this.status, __WALL, this.rusage);
+      const pid = libc.wait4Ptr(-1, this.statusAddr, __WALL, this.rusageAddr);
       if (pid < 0) {
         const e = libc.errno();
         if (e === 4) continue; // EINTR
         throw new HostError('wait4', e);
       }
-      const ev = this.complete(decodeStatus(pid, this.status[0]!));
+      const ev = this.complete(decodeStatus(pid, this.waitBuf.readInt32LE(0)));
       if (ev.kind === 'exited' || ev.kind === 'killed') {
         const r = this.rusage;
         ev.cpu = {
@@ -145,12 +148,12 @@ export class PtracePlatform {
   /** Waits for a stop of one of two tids (a multi-threaded exec); others are deferred. */
   private waitForEither(a: number, b: number): StopEvent {
     for (;;) {
-      const pid = libc.waitpidRaw(-1, this.status, __WALL);
+      const pid = libc.wait4Ptr(-1, this.statusAddr, __WALL, 0);
       if (pid < 0) {
         if (libc.errno() === 4) continue;
         throw new TraceeGone(a);
       }
-      const ev = this.complete(decodeStatus(pid, this.status[0]!));
+      const ev = this.complete(decodeStatus(pid, this.waitBuf.readInt32LE(0)));
       if (ev.tid === a || ev.tid === b) return ev;
       this.deferred.push(ev);
     }
@@ -158,13 +161,13 @@ export class PtracePlatform {
 
   private waitFor(tid: number): StopEvent {
     for (;;) {
-      const pid = libc.waitpidRaw(tid, this.status, __WALL);
+      const pid = libc.wait4Ptr(tid, this.statusAddr, __WALL, 0);
       if (pid < 0) {
         const e = libc.errno();
         if (e === 4) continue;
         throw new TraceeGone(tid);
       }
-      return this.complete(decodeStatus(pid, this.status[0]!));
+      return this.complete(decodeStatus(pid, this.waitBuf.readInt32LE(0)));
     }
   }
 

@@ -24,6 +24,8 @@ const ESRCH = 3;
 
 export class Tracee {
   readonly regs = Buffer.alloc(USER_REGS_SIZE);
+  /** GETREGS/SETREGS pass the buffer as a plain address: koffi marshals that faster. */
+  private readonly regsAddr = Number(libc.addressOf(this.regs));
   private regsValid = false;
   private regsDirty = false;
   private readonly localIov = Buffer.alloc(16);
@@ -46,7 +48,7 @@ export class Tracee {
   // ---- registers: fetched lazily once per stop, written back before resuming ----
   loadRegs(): void {
     if (this.regsValid) return;
-    this.check(libc.ptraceBuf(PTRACE_GETREGS, this.tid, 0, this.regs), 'PTRACE_GETREGS');
+    this.check(libc.ptraceNum(PTRACE_GETREGS, this.tid, 0, this.regsAddr), 'PTRACE_GETREGS');
     this.regsValid = true;
   }
   /** Must be called whenever the tracee has run since the registers were read. */
@@ -70,12 +72,20 @@ export class Tracee {
   }
   setReg(slot: number, v: bigint | number): void {
     this.loadRegs();
-    this.regs.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), slot * 8);
+    const off = slot * 8;
+    if (typeof v === 'number' && Number.isSafeInteger(v)) {
+      // Two's-complement halves without BigInt: the common case (results, addresses, -1).
+      const hi = Math.floor(v / 0x100000000);
+      this.regs.writeUInt32LE(v - hi * 0x100000000, off);
+      this.regs.writeInt32LE(hi, off + 4);
+    } else {
+      this.regs.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), off);
+    }
     this.regsDirty = true;
   }
   flushRegs(): void {
     if (this.regsDirty) {
-      this.check(libc.ptraceBuf(PTRACE_SETREGS, this.tid, 0, this.regs), 'PTRACE_SETREGS');
+      this.check(libc.ptraceNum(PTRACE_SETREGS, this.tid, 0, this.regsAddr), 'PTRACE_SETREGS');
       this.regsDirty = false;
     }
   }
