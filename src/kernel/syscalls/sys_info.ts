@@ -1,7 +1,9 @@
 // System information and per-process settings: uname, sysinfo, times, rlimits, prctl,
 // scheduling and affinity.
 import type { HandlerMap } from './handler.js';
-import type { Task } from '../task/task.js';
+import type { Task, SyscallReturn } from '../task/task.js';
+import { Native } from '../task/task.js';
+import { REG } from '../../host/ptrace/constants.js';
 import { Errno } from '../errno.js';
 import { EINVAL, EPERM, ESRCH, EFAULT } from '../abi/errno.js';
 import { RLIM_NLIMITS, RLIMIT_CPU, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_AS, RLIMIT_MEMLOCK, RLIMIT_RTTIME } from '../task/rlimits.js';
@@ -135,8 +137,8 @@ export const infoCalls: HandlerMap = {
     if (a[3]) writeRlimit(t, a[3]!, old);
     return 0;
   },
-  getpriority: () => 20,
-  setpriority: () => 0,
+  getpriority: (t, a) => onHostProcess(t, a, () => 20),
+  setpriority: (t, a) => onHostProcess(t, a, () => 0),
   sched_getaffinity: (t, a) => {
     groupOf(t, a[0]! | 0);
     const len = a[1]! | 0;
@@ -237,6 +239,22 @@ function setLimit(t: Task, g: { rlimits: { get(r: number): { cur: number; max: n
   cur.cur = l.cur;
   cur.max = l.max;
   if (r === 7 /* NOFILE */) t.fds.limit = Number.isFinite(l.cur) ? l.cur : 1048576;
+}
+
+const PRIO_PROCESS = 0, PRIO_USER = 2;
+
+/** get/setpriority: a thread's nice value is the host's (the host schedules it, and fork
+ *  inherits it there), so PRIO_PROCESS runs on the host with the guest tid translated. */
+function onHostProcess(t: Task, a: number[], groupOrUser: () => number): SyscallReturn {
+  const which = a[0]! | 0, who = a[1]! | 0;
+  if (which < PRIO_PROCESS || which > PRIO_USER) throw new Errno(EINVAL);
+  if (which !== PRIO_PROCESS) return groupOrUser();
+  if (who !== 0) {
+    const target = t.kernel.byTid.get(who);
+    if (!target) throw new Errno(ESRCH);
+    t.tracee.setReg(REG.rsi, target.hostTid);
+  }
+  return new Native();
 }
 
 /** Limits the host enforces on the guest's own host process (memory, CPU time): the guest's
