@@ -2,7 +2,8 @@
 // the JSON record.
 import type { Measurement, RunResult } from './runners.js';
 
-export const ENVS = ['native', 'tuml', 'uml'] as const;
+/** tuml-cpu0: tuml and all its guests pinned to one CPU (--pinned), to show what placement costs. */
+export const ENVS = ['native', 'tuml', 'uml', 'tuml-cpu0'] as const;
 export type Env = (typeof ENVS)[number];
 
 /** Rates and throughputs are better when higher; everything else is a time. */
@@ -110,11 +111,13 @@ function table(header: string[], lines: string[][]): string {
 }
 
 export function metricsTable(rows: readonly MetricRow[]): string {
+  const pinned = rows.some((r) => r.best['tuml-cpu0'] !== undefined);
   return table(
-    ['metric', 'unit', 'native', 'tuml', 'UML', 'tuml/native', 'tuml/UML'],
+    ['metric', 'unit', 'native', 'tuml', 'UML', 'tuml/native', 'tuml/UML', ...(pinned ? ['tuml 1 CPU'] : [])],
     rows.map((r) => [
       r.metric, r.unit, fmt(r.best.native), fmt(r.best.tuml), fmt(r.best.uml),
       ratio(slowdown(r.unit, r.best.tuml, r.best.native)), ratio(slowdown(r.unit, r.best.tuml, r.best.uml)),
+      ...(pinned ? [fmt(r.best['tuml-cpu0'])] : []),
     ]),
   );
 }

@@ -1,10 +1,12 @@
 // npm run bench: ubench natively, under tuml and under Debian's UML, side by side, with the
 // bare C ptrace round trip as the floor and the engine issue's targets checked.
 //
-//   npm run bench -- [--runs N] [--scale N] [--no-uml] [--floor-calls N] [--record]
+//   npm run bench -- [--runs N] [--scale N] [--no-uml] [--pinned] [--floor-calls N] [--record]
 //
 // --scale divides ubench's latency loop counts (its -s); 1 is the full benchmark (minutes
-// under UML). --record also writes bench/results/<date>.json for the history.
+// under UML). --pinned adds a run of tuml with every process on CPU 0 (on a VM a hand-off
+// between CPUs costs more than the whole trapped call). --record also writes
+// bench/results/<date>.json for the history.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,15 +21,16 @@ interface Args {
   uml: boolean;
   floorCalls: number;
   record: boolean;
+  pinned: boolean;
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--runs N] [--scale N] [--no-uml] [--floor-calls N] [--record]\n`);
+  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--runs N] [--scale N] [--no-uml] [--pinned] [--floor-calls N] [--record]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 3, scale: 10, uml: true, floorCalls: 50000, record: false };
+  const a: Args = { runs: 3, scale: 10, uml: true, floorCalls: 50000, record: false, pinned: false };
   const num = (i: number, name: string) => {
     const v = Number(argv[i + 1]);
     if (!Number.isInteger(v) || v < 1) usage(`${name} needs a positive integer`);
@@ -40,6 +43,7 @@ function parseArgs(argv: string[]): Args {
       case '--floor-calls': a.floorCalls = Math.max(2, num(i++, '--floor-calls')); break;
       case '--no-uml': a.uml = false; break;
       case '--record': a.record = true; break;
+      case '--pinned': a.pinned = true; break;
       default: usage(`unknown argument ${argv[i]}`);
     }
   }
@@ -48,7 +52,7 @@ function parseArgs(argv: string[]): Args {
 
 function progress(r: RunResult, round: number): void {
   const status = r.error ? `FAILED: ${r.error}` : 'ok';
-  process.stderr.write(`bench: round ${round} ${r.env.padEnd(6)} ${r.wallSeconds.toFixed(1)} s ${status}\n`);
+  process.stderr.write(`bench: round ${round} ${r.env.padEnd(9)} ${r.wallSeconds.toFixed(1)} s ${status}\n`);
 }
 
 function main(): void {
@@ -72,7 +76,8 @@ function main(): void {
         p[kind] = Math.min(p[kind] ?? Infinity, ns);
       }
     }
-    for (const run of [runNative, runTuml, ...(withUml ? [(o: RunOptions) => runUml(o, round)] : [])]) {
+    const pinned = (o: RunOptions) => runTuml(o, { label: 'tuml-cpu0', pinCpu0: true });
+    for (const run of [runNative, runTuml, ...(withUml ? [(o: RunOptions) => runUml(o, round)] : []), ...(args.pinned ? [pinned] : [])]) {
       const r = run(opts);
       progress(r, round);
       runs.push(r);
