@@ -211,6 +211,78 @@ for path, flags in ((".", os.O_TMPFILE | os.O_RDONLY), ("nope", os.O_TMPFILE | o
     try: os.open(path, flags)
     except OSError as ex: print(path, ex.errno)`;
 
+const syncSignalsC = String.raw`#define _GNU_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+static sigjmp_buf jb;
+static volatile sig_atomic_t last;
+static void h(int s, siginfo_t *si, void *uc) { last = s; siglongjmp(jb, s); }
+static void h2(int s) { last = s; }
+static void *thr(void *a) { sigset_t m; sigemptyset(&m); sigaddset(&m, SIGUSR2); int s; sigwait(&m, &s); return (void *)(long)s; }
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  struct sigaction sa = { .sa_sigaction = h, .sa_flags = SA_SIGINFO | SA_ONSTACK };
+  sigaction(SIGSEGV, &sa, NULL); sigaction(SIGFPE, &sa, NULL); sigaction(SIGBUS, &sa, NULL); sigaction(SIGILL, &sa, NULL);
+  stack_t ss = { .ss_sp = malloc(65536), .ss_size = 65536 }; sigaltstack(&ss, NULL);
+  if (!sigsetjmp(jb, 1)) *(volatile int *)0 = 1;
+  printf("segv caught %d\n", last);
+  volatile int z = 0;
+  if (!sigsetjmp(jb, 1)) printf("%d\n", 1 / z);
+  printf("fpe caught %d\n", last);
+  if (!sigsetjmp(jb, 1)) __builtin_trap();
+  printf("ill caught %d\n", last);
+  char *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (!sigsetjmp(jb, 1)) p[0] = 1;
+  printf("write to ro caught %d\n", last);
+  int fd = open("small", O_RDWR | O_CREAT | O_TRUNC, 0600); write(fd, "x", 1);
+  char *q = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
+  if (!sigsetjmp(jb, 1)) printf("%d\n", q[4096]);
+  printf("beyond eof caught %d\n", last);
+  /* recursion overflow on the alternate stack */
+  /* threads and signals */
+  sigset_t m; sigemptyset(&m); sigaddset(&m, SIGUSR2); pthread_sigmask(SIG_BLOCK, &m, NULL);
+  pthread_t t; pthread_create(&t, NULL, thr, NULL); usleep(10000); pthread_kill(t, SIGUSR2);
+  void *r; pthread_join(t, &r); printf("thread sigwait %ld\n", (long)r);
+  signal(SIGALRM, h2);
+  struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM }; timer_t tm;
+  timer_create(CLOCK_MONOTONIC, &sev, &tm);
+  struct itimerspec its = { .it_value = { 0, 20000000 } }; timer_settime(tm, 0, &its, NULL);
+  pause(); printf("posix timer %d\n", last);
+  struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); ts.tv_nsec += 20000000; if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
+  printf("clock_nanosleep abs %d\n", clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL));
+  prctl(PR_SET_NAME, "renamed"); char nm[17] = {0}; prctl(PR_GET_NAME, nm); printf("name %s\n", nm);
+  int cfd = open("/proc/self/comm", O_RDONLY); char cb[32] = {0}; read(cfd, cb, 31); printf("comm %s", cb);
+  pid_t c = vfork(); if (c == 0) { execl("/bin/sh", "sh", "-c", "exit 7", NULL); _exit(1); }
+  int st; waitpid(c, &st, 0); printf("vfork exit %d\n", WEXITSTATUS(st));
+  c = fork(); if (c == 0) abort();
+  waitpid(c, &st, 0); printf("abort: signaled %d sig %d\n", WIFSIGNALED(st), WTERMSIG(st));
+  c = fork(); if (c == 0) { signal(SIGSEGV, SIG_DFL); *(volatile int *)0 = 1; }
+  waitpid(c, &st, 0); printf("segv child: sig %d\n", WTERMSIG(st));
+  int efd = open("/bin/true", O_RDONLY | O_CLOEXEC);
+  c = fork(); if (c == 0) { char *av[] = { "true", NULL }, *ev[] = { NULL }; fexecve(efd, av, ev); _exit(99); }
+  waitpid(c, &st, 0); printf("fexecve %d\n", WEXITSTATUS(st));
+  c = fork(); if (c == 0) { char *av[] = { "sh", "-c", "exit 4", NULL }, *ev[] = { NULL }; syscall(SYS_execveat, AT_FDCWD, "/bin/sh", av, ev, 0); _exit(99); }
+  waitpid(c, &st, 0); printf("execveat %d\n", WEXITSTATUS(st));
+  siginfo_t si; c = fork(); if (c == 0) _exit(3);
+  waitid(P_PID, c, &si, WEXITED); printf("waitid code %d status %d pid-ok %d\n", si.si_code, si.si_status, si.si_pid == c);
+  c = fork(); if (c == 0) { pause(); _exit(0); }
+  kill(c, SIGSTOP); waitpid(c, &st, WUNTRACED); printf("stopped %d sig %d\n", WIFSTOPPED(st), WSTOPSIG(st));
+  kill(c, SIGCONT); waitpid(c, &st, WCONTINUED); printf("continued %d\n", WIFCONTINUED(st));
+  kill(c, SIGTERM); waitpid(c, &st, 0); printf("term %d\n", WTERMSIG(st));
+  return 0;
+}`;
+
 const cases: Case[] = [
   // ---- coreutils
   { name: 'ls -l', cmd: "mkdir -p a/b c; echo hi > a/f; printf xyz > a/b/g; ln -s a/f link; chmod 750 c; " +
@@ -267,6 +339,10 @@ const cases: Case[] = [
   { name: 'sleep/kill', cmd: 'sleep 10 & p=$!; kill $p; wait $p; echo $?; sleep 10 & p=$!; kill -9 $p; wait $p; echo $?; kill -0 $$ && echo self; kill -l 15',
     stderr: false /* dash reports "Killed" only if it reaps the job inside `wait`: a race natively too */ },
   { name: 'ulimit/nproc/getconf', cmd: 'ulimit -n 512; ulimit -n; ulimit -c; getconf PAGESIZE; getconf ARG_MAX; nproc; getconf LONG_BIT' },
+  { name: 'nice/renice', cmd: 'nice -n 5 nice; nice -n 3 sh -c "nice -n 2 nice; nice"; renice -n 7 -p $$ >/dev/null; nice; ' +
+    'python3 -c "import os; print(os.getpriority(os.PRIO_PROCESS, 0), os.nice(1), os.getpriority(os.PRIO_PROCESS, os.getppid()))"; (sleep 1 & renice -n 9 -p $! >/dev/null; ps -o ni= -p $!; kill $!)' },
+  { name: 'sort --parallel / tail -f', cmd: 'seq 1000000 | sort -r --parallel=2 -S 2M -T . | sha256sum; echo a > log; tail -f log & p=$!; sleep 0.3; echo b >> log; sleep 1.2; kill $p',
+    stderr: false /* tail warns that it polls: inotify is not implemented yet */ },
   { name: 'ulimit -v/-t enforced', cmd: "ulimit -v 300000; python3 -c 'bytearray(500*2**20)' 2>&1 | tail -1; ulimit -v; " +
     "(ulimit -S -v 200000; python3 -c 'bytearray(300*2**20)' 2>&1 | tail -1; ulimit -Sv; ulimit -Hv); ulimit -t 1; python3 -c 'while 1: pass'; echo cpu=$?" },
   { name: 'file', cmd: 'printf "#!/bin/sh\\n" > s; touch -d @0 s; gzip -c s > s.gz; file s s.gz /bin/sh /etc/passwd | sed "s/, BuildID[^,]*//"', needs: ['file'] },
@@ -481,9 +557,15 @@ const cases: Case[] = [
     "sqlite3 db 'pragma journal_mode=wal; insert into t values (4, \"w\"); select count(*) from t; pragma integrity_check;'; sqlite3 -csv db 'select * from t where a > 2'; " +
     "sqlite3 db 'begin; insert into t values(5, \"r\"); rollback; select max(a) from t'; sqlite3 db 'with recursive c(x) as (select 1 union all select x+1 from c where x < 10000) select sum(x) from c'", needs: ['sqlite3'] },
   { name: 'vim ex mode', cmd: "printf 'aaa\\nbab\\nccc\\n' > file; vim -es -c '%s/a/b/g' -c 'wq' file; echo $?; cat file; vim -es -c 'g/c/d' -c '$put =\"end\"' -c 'wq' file; cat file", needs: ['vim'] },
+  { name: 'openssl/zip/zstd/lz4/jq/tclsh/node/curl', cmd: 'openssl sha256 /etc/passwd | sed "s|.*= ||"; openssl rand -hex 4 | wc -c; ' +
+    'echo hi | openssl enc -aes-256-cbc -pbkdf2 -k pw -S 0102030405060708 -iv 00000000000000000000000000000000 | od -An -tx1 | head -2; ' +
+    'seq 1000 > f; zip -qX z.zip f && unzip -p z.zip | tail -1; zstd -q f -o f.zst && zstd -dc f.zst | sha256sum; lz4 -q f f.lz4 && lz4 -dc f.lz4 | tail -1; ' +
+    'echo \'{"a":[1,2,{"b":3}]}\' | jq -c ".a[2].b, .a"; echo "puts [expr 6*7]" | tclsh; node -e "console.log([1,2,3].map(x => x * 2))"; curl -s file:///etc/hostname | wc -c',
+    needs: ['openssl', 'zip', 'unzip', 'zstd', 'lz4', 'jq', 'tclsh', 'node', 'curl'], timeoutMs: 60000 },
   { name: 'bc', cmd: "echo 'scale=20; 4*a(1)' | bc -l; echo '2^200' | bc; echo 'obase=16; 255' | bc", needs: ['bc'] },
   { name: 'busybox', cmd: 'busybox echo hi; busybox seq 3 | busybox tac; busybox sh -c "echo \\$((6*7))"; busybox sha256sum /etc/passwd | cut -c1-16 | wc -c; busybox ls -d /proc/self', needs: ['busybox'] },
   { name: 'pselect/ppoll/epoll_pwait signal masks', cmd: `${script('true', sigmaskC, 'p.c')}; gcc -o p p.c && ./p`, needs: ['gcc'], timeoutMs: 90000 },
+  { name: 'C: synchronous signals, sigaltstack, timers, vfork, fexecve, execveat, waitid', cmd: `${script('true', syncSignalsC, 'c.c')}; gcc -O0 -pthread -o c c.c && ./c`, needs: ['gcc'], timeoutMs: 90000 },
   // ---- robustness: bad pointers and an unknown system call
   { name: 'wild pointers (EFAULT) and syscall(1000)', cmd: `${script('true', wildC, 'w.c')}; gcc -O0 -o w w.c && ./w; echo rc=$?`, needs: ['gcc'], timeoutMs: 90000 },
 ];
