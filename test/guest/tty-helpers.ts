@@ -43,7 +43,7 @@ export class Tmux {
     this.tmux('paste-buffer', '-t', name);
   }
   /** Waits until `re` matches the screen; returns the screen. */
-  async waitFor(re: RegExp, timeoutMs = 10000, name = 'w'): Promise<string> {
+  async waitFor(re: RegExp, timeoutMs = 20000, name = 'w'): Promise<string> {
     const end = Date.now() + timeoutMs;
     let s = '';
     while (Date.now() < end) {
