@@ -14,6 +14,7 @@ import { buildStack, parseHostAuxv, AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EU
 import { lookupAt, mayExec, openPath, walkContext } from '../fs/vfs.js';
 import { walk } from '../fs/namei.js';
 import { scratchAddress } from '../mm/inject.js';
+import { dropPosixTimers } from '../signal/interval-timers.js';
 
 export const MAX_ARG_STRLEN = 131072, MAX_ARG_STRINGS = 0x7fffffff, BINPRM_BUF_SIZE = 256;
 const MAX_INTERP_DEPTH = 4;
@@ -169,6 +170,7 @@ export function execve(t: Task, req: ExecArgs): void {
     t.name = comm;
     g.fds.closeOnExec();
     g.sigactions.resetOnExec();
+    dropPosixTimers(g);
     g.mappedFiles.clear();
     t.syscall = null;
     tr.cont();

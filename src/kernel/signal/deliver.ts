@@ -9,7 +9,11 @@ import { SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SI_USER,
 import * as libc from '../../host/libc.js';
 import { maskedWait } from './masked-wait.js';
 
-export interface SigInfoFix { pid: number; uid: number; code: number; status?: number }
+export interface SigInfoFix {
+  pid: number; uid: number; code: number; status?: number;
+  /** Writes the rest of a siginfo (timer id, overrun, value …). */
+  fill?: (si: Buffer) => void;
+}
 
 const groupFixups = new WeakMap<ThreadGroup, Map<number, SigInfoFix>>();
 
@@ -81,6 +85,7 @@ export function onSignalDelivery(k: Kernel, task: Task, sig: number): void {
         si.writeBigInt64LE(0n, 32);
         si.writeBigInt64LE(0n, 40);
       }
+      fix.fill?.(si);
       task.tracee.storeSiginfo();
     }
   }

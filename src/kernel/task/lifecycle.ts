@@ -10,6 +10,7 @@ import { restoreArgRegs } from '../syscalls/sys_task.js';
 import { CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_THREAD } from '../abi/clone.js';
 import { CLD_DUMPED, CLD_EXITED, CLD_KILLED } from '../abi/signals.js';
 import { sendToGroup } from '../signal/deliver.js';
+import { dropAllTimers } from '../signal/interval-timers.js';
 
 /** Children whose first stop still needs the kernel's setup (CLONE_CHILD_SETTID). */
 const childSetup = new WeakMap<Task, { ctid: number; regs: Buffer }>();

@@ -4,6 +4,7 @@ import type { ThreadGroup } from './thread-group.js';
 import type { Kernel } from '../kernel.js';
 import { GuestMemory } from '../mm/guest-memory.js';
 import { WaitQueue } from '../sched/wait-queue.js';
+import type { SigInfoFix } from '../signal/deliver.js';
 
 /** A syscall handler's request to sleep until one of the queues wakes or the deadline passes. */
 export class Block {
@@ -50,7 +51,7 @@ export class Task {
   pendingClone: { flags: number; ptid: number; ctid: number; exitSignal: number; guestParent: boolean; savedArgs: Buffer } | null = null;
   clearChildTid = 0;
   /** Signals the kernel sent and whose siginfo must be fixed at delivery (sig → info). */
-  readonly sigInfoFixups = new Map<number, { pid: number; uid: number; code: number; status?: number }>();
+  readonly sigInfoFixups = new Map<number, SigInfoFix>();
   /** Extra state for an exit the kernel is waiting to see (e.g. via SIGKILL). */
   exiting = false;
   /** A woken-up Block deliverable as EINTR etc. decided by the signal code. */
