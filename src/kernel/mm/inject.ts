@@ -2,9 +2,10 @@
 // tracee opens the kernel's host fd through /proc/<tuml>/fd/N, maps it, and keeps that fd
 // for the next mapping of the same file).
 import type { Kernel } from '../kernel.js';
-import type { Task } from '../task/task.js';
+import { Native, type Task } from '../task/task.js';
 import type { MmapSource } from '../fs/file.js';
-import { REG } from '../../host/ptrace/constants.js';
+import { REG, PTRACE_EVENT_SECCOMP } from '../../host/ptrace/constants.js';
+import { SIGTRAP } from '../abi/signals.js';
 import { SYS } from '../abi/syscalls.js';
 import { Errno } from '../errno.js';
 import { O_RDONLY, O_RDWR, O_CLOEXEC } from '../abi/fcntl.js';
@@ -48,23 +49,29 @@ interface CachedFd { fd: number; dev: number; ino: number }
 const FD_CACHE_MAX = 16;
 const fdCaches = new WeakMap<Task, Map<string, CachedFd>>();
 
-function cachedFd(k: Kernel, t: Task, src: MmapSource, dev: number, ino: number): number {
-  let cache = fdCaches.get(t);
-  if (!cache) fdCaches.set(t, (cache = new Map()));
+/** The task's open host fd for this file, if it has one (no injection). */
+function lookupFd(t: Task, src: MmapSource, dev: number, ino: number): number | null {
+  const cache = fdCaches.get(t);
+  if (!cache) return null;
   const key = `${dev}:${ino}:${src.writable ? 'w' : 'r'}`;
   const hit = cache.get(key);
+  if (!hit) return null;
   cache.delete(key);
-  if (hit) {
-    const id = t.tracee.hostFdIdentity(hit.fd);
-    if (id && id.dev === dev && id.ino === ino) {
-      cache.set(key, hit); // most recently used last
-      return hit.fd;
-    }
-  }
+  const id = t.tracee.hostFdIdentity(hit.fd);
+  if (!id || id.dev !== dev || id.ino !== ino) return null;
+  cache.set(key, hit); // most recently used last
+  return hit.fd;
+}
+
+function cachedFd(k: Kernel, t: Task, src: MmapSource, dev: number, ino: number): number {
+  const known = lookupFd(t, src, dev, ino);
+  if (known !== null) return known;
+  let cache = fdCaches.get(t);
+  if (!cache) fdCaches.set(t, (cache = new Map()));
   const fd = openInTask(k, t, src.hostFd, src.writable);
   // A number the host reused (after an exec closed the old fd) is no longer the old entry's.
   for (const [kk, e] of cache) if (e.fd === fd) cache.delete(kk);
-  cache.set(key, { fd, dev, ino });
+  cache.set(`${dev}:${ino}:${src.writable ? 'w' : 'r'}`, { fd, dev, ino });
   if (cache.size > FD_CACHE_MAX) {
     const [oldKey, old] = cache.entries().next().value as [string, CachedFd];
     cache.delete(oldKey);
@@ -72,6 +79,36 @@ function cachedFd(k: Kernel, t: Task, src: MmapSource, dev: number, ino: number)
     if (id && id.dev === old.dev && id.ino === old.ino) injectCall(k, t, SYS.close, [old.fd]);
   }
   return fd;
+}
+
+/** Whether the task still sits in the seccomp stop of its own mmap (no injection ran since). */
+function inOwnMmapStop(t: Task): boolean {
+  if (t.syscall?.nr !== SYS.mmap || t.tracee.getRegInt(REG.orig_rax) !== SYS.mmap) return false;
+  try {
+    return t.tracee.loadSiginfo().readInt32LE(8) === (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The guest's own mmap(2) of a kernel-supplied file. When the task already holds a host fd
+ * for the file, the call's fd argument is pointed at it and the host runs the call itself
+ * (seccomp lets a call its tracer has seen go through): one stop instead of three.
+ * Otherwise the mapping is injected (and the fd kept for next time).
+ */
+export function mapSourceForMmap(k: Kernel, t: Task, src: MmapSource, addr: number, len: number, prot: number, flags: number, off: number, guestPath: string): number | Native {
+  let st: { dev: number; ino: number } | null = null;
+  try {
+    st = hostFiles.fstat(src.hostFd);
+  } catch { /* injected below */ }
+  const fd = st ? lookupFd(t, src, st.dev, st.ino) : null;
+  if (st && fd !== null && inOwnMmapStop(t)) {
+    t.group.mappedFiles.set(`${st.dev}:${st.ino}`, guestPath); // for /proc/pid/maps
+    t.tracee.setReg(REG.r8, fd);
+    return new Native();
+  }
+  return mapSource(k, t, src, addr, len, prot, flags, off, guestPath);
 }
 
 /** mmap of a kernel-supplied backing file into the task. Returns the address or throws. */

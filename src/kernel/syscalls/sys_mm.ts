@@ -3,7 +3,7 @@
 import type { HandlerMap } from './handler.js';
 import { Errno } from '../errno.js';
 import { EACCES, EINVAL, ENODEV } from '../abi/errno.js';
-import { mapSource, MAP_SHARED, MAP_SHARED_VALIDATE, PROT_WRITE, MAP_ANONYMOUS, injectAnonMap } from '../mm/inject.js';
+import { mapSourceForMmap, MAP_SHARED, MAP_SHARED_VALIDATE, PROT_WRITE, MAP_ANONYMOUS, injectAnonMap } from '../mm/inject.js';
 
 export const mmCalls: HandlerMap = {
   mmap: (t, a) => {
@@ -26,6 +26,6 @@ export const mmCalls: HandlerMap = {
       throw e;
     }
     const guestPath = f.path ? t.kernel.mounts.pathString(f.path, t.fs.root) : '';
-    return mapSource(t.kernel, t, src, addr, len, prot, flags, off, guestPath);
+    return mapSourceForMmap(t.kernel, t, src, addr, len, prot, flags, off, guestPath);
   },
 };
