@@ -67,6 +67,9 @@ export function targets(rows: readonly MetricRow[], floor: Floor, umlRan: boolea
   const floorNs = floor.ns.any?.seccomp_trace_cont_ns;
   const trap = get('getppid_ns', 'tuml');
   out.push(within('trapped syscall (getppid)', trap, floorNs, 1.3, 'ns', '≤ 1.3× bare C ptrace round trip (seccomp RET_TRACE + PTRACE_CONT)'));
+  // Both sides on one CPU: what tuml adds to the round trip, without the placement lottery.
+  const pinned = get('getppid_ns', 'tuml-cpu0');
+  if (pinned !== undefined) out.push(within('trapped syscall, 1 CPU', pinned, floor.ns.same?.seccomp_trace_cont_ns, 1.3, 'ns', '≤ 1.3× the same round trip with both on one CPU'));
   out.push(within('clock_gettime (vDSO)', get('clock_gettime_vdso_ns', 'tuml'), get('clock_gettime_vdso_ns', 'native'), 1.2, 'ns', '≤ 1.2× native'));
   out.push(within('page fault', get('pagefault_ns', 'tuml'), get('pagefault_ns', 'native'), 1.2, 'ns', '≤ 1.2× native'));
   for (const [name, metric] of [['fork+exec+wait', 'fork_exec_wait_us'], ['pipe ping-pong (64 B)', 'pipe_pingpong64_us']] as const) {
