@@ -8,7 +8,7 @@ import type { CpuTimes } from '../../host/ptrace/platform.js';
 import { Rlimits } from './rlimits.js';
 import { restoreArgRegs } from '../syscalls/sys_task.js';
 import { CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_THREAD } from '../abi/clone.js';
-import { CLD_DUMPED, CLD_EXITED, CLD_KILLED } from '../abi/signals.js';
+import { CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGCHLD } from '../abi/signals.js';
 import { sendToGroup } from '../signal/deliver.js';
 import { dropAllTimers } from '../signal/interval-timers.js';
 
@@ -118,6 +118,9 @@ function processExit(k: Kernel, g: ThreadGroup, status: number): void {
   const init = k.init!;
   for (const c of g.children) {
     c.parent = init;
+    // As reparent_leader does: whatever clone asked for, init hears SIGCHLD ("we don't want
+    // people slaying init").
+    c.exitSignal = SIGCHLD;
     init.children.add(c);
     if (!c.alive) init.childEvents.wake();
   }
