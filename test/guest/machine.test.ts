@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { alive, descendants, guestEnv, have, repo, run, sleep, tumlBin, tumlBoots, tumlHostProcesses } from './harness.js';
 
 const skip = tumlBoots() ? false : './tuml -- /bin/true does not run';
@@ -56,6 +57,15 @@ test('an unknown system call gives ENOSYS and one log line naming it', { skip: s
   const lines = r.stderr.toString().split('\n').filter((l) => /unimplemented syscall .*\(1000\)/.test(l));
   assert.equal(lines.length, 1, r.stderr.toString());
   assert.equal(r.status, 0);
+});
+
+test('every system call with garbage arguments: no kernel exception, the machine carries on', { skip: skip || (!have('gcc') && 'gcc is not installed'), timeout: 120000 }, async () => {
+  const src = path.join(repo, 'test/guest/fuzz-syscalls.c');
+  const r = await run([tumlBin, 'quiet', '--', 'sh', '-c', `cd /tmp && gcc -O1 -o fuzz '${src}' && ./fuzz 460 && echo survived && dmesg | grep -c 'kernel bug'`], { timeoutMs: 100000 });
+  const out = r.stdout.toString();
+  assert.match(out, /^done$/m, r.stderr.toString());
+  assert.match(out, /^survived\n0\n$/m, r.stderr.toString());
+  assert.doesNotMatch(r.stderr.toString(), /kernel bug|kernel thread died/);
 });
 
 /** Starts tuml, keeps sampling the host processes it owns, and reports them once it is gone. */
