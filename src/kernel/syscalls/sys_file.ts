@@ -146,7 +146,9 @@ function chownPath(t: Task, dirfd: number, pathname: string, uid: number, gid: n
   return 0;
 }
 
-function getdents(t: Task, fd: number, addr: number, count: number): number {
+/** getdents64, or with legacy set the old getdents (struct linux_dirent: no type byte after
+ *  the offset; the type is the record's last byte, after the name's NUL). */
+function getdents(t: Task, fd: number, addr: number, count: number, legacy = false): number {
   const f = t.fds.get(fd);
   if (!f.path || (f.flags & O_PATH)) throw new Errno(EBADF);
   if (!f.isDirectory()) throw new Errno(ENOTDIR);
@@ -161,14 +163,19 @@ function getdents(t: Task, fd: number, addr: number, count: number): number {
   while (f.pos < f.dirents.length) {
     const e = f.dirents[f.pos]!;
     const name = Buffer.from(e.name);
-    const reclen = Math.ceil((19 + name.length + 1) / 8) * 8;
+    const reclen = Math.ceil(((legacy ? 20 : 19) + name.length + 1) / 8) * 8;
     if (used + reclen > count) break;
     const rec = Buffer.alloc(reclen);
     rec.writeBigUInt64LE(BigInt(e.ino), 0);
     rec.writeBigInt64LE(BigInt(f.pos + 1), 8);
     rec.writeUInt16LE(reclen, 16);
-    rec[18] = e.type;
-    name.copy(rec, 19);
+    if (legacy) {
+      name.copy(rec, 18);
+      rec[reclen - 1] = e.type;
+    } else {
+      rec[18] = e.type;
+      name.copy(rec, 19);
+    }
     out.push(rec);
     used += reclen;
     f.pos++;
@@ -388,6 +395,7 @@ export const fileCalls: HandlerMap = {
     return 0;
   },
   getdents64: (t, a) => getdents(t, a[0]! | 0, a[1]!, a[2]! >>> 0),
+  getdents: (t, a) => getdents(t, a[0]! | 0, a[1]!, a[2]! >>> 0, true),
 
   mkdir: (t, a) => { vfs.mkdirAt(t, AT_FDCWD, path(t, a[0]!), a[1]! | 0); return 0; },
   mkdirat: (t, a) => { vfs.mkdirAt(t, a[0]! | 0, path(t, a[1]!), a[2]! | 0); return 0; },
