@@ -283,6 +283,25 @@ int main(void) {
   return 0;
 }`;
 
+const legacyGetdentsC = String.raw`#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+struct d { unsigned long ino; unsigned long off; unsigned short reclen; char name[]; };
+int main(void) {
+  for (int i = 0; i < 50; i++) { char n[32]; sprintf(n, "file-%02d-%s", i, i % 3 ? "x" : "longer-name"); close(open(n, O_CREAT | O_WRONLY, 0600)); }
+  mkdir("sub", 0700);
+  int fd = open(".", O_RDONLY | O_DIRECTORY); char buf[512]; int total = 0, files = 0, dirs = 0;
+  for (;;) { long n = syscall(SYS_getdents, fd, buf, sizeof buf); if (n <= 0) { if (n < 0) perror("getdents"); break; }
+    for (long o = 0; o < n;) { struct d *e = (struct d *)(buf + o); char type = buf[o + e->reclen - 1];
+      total++; if (type == 8) files++; if (type == 4) dirs++; o += e->reclen; } }
+  printf("entries %d files %d dirs %d\n", total, files, dirs);
+  return 0;
+}`;
+
 const cases: Case[] = [
   // ---- coreutils
   { name: 'ls -l', cmd: "mkdir -p a/b c; echo hi > a/f; printf xyz > a/b/g; ln -s a/f link; chmod 750 c; " +
@@ -566,6 +585,7 @@ const cases: Case[] = [
   { name: 'busybox', cmd: 'busybox echo hi; busybox seq 3 | busybox tac; busybox sh -c "echo \\$((6*7))"; busybox sha256sum /etc/passwd | cut -c1-16 | wc -c; busybox ls -d /proc/self', needs: ['busybox'] },
   { name: 'pselect/ppoll/epoll_pwait signal masks', cmd: `${script('true', sigmaskC, 'p.c')}; gcc -o p p.c && ./p`, needs: ['gcc'], timeoutMs: 90000 },
   { name: 'C: synchronous signals, sigaltstack, timers, vfork, fexecve, execveat, waitid', cmd: `${script('true', syncSignalsC, 'c.c')}; gcc -O0 -pthread -o c c.c && ./c`, needs: ['gcc'], timeoutMs: 90000 },
+  { name: 'C: legacy getdents', cmd: `${script('true', legacyGetdentsC, 'g.c')}; gcc -o g g.c && ./g`, needs: ['gcc'], timeoutMs: 90000 },
   // ---- robustness: bad pointers and an unknown system call
   { name: 'wild pointers (EFAULT) and syscall(1000)', cmd: `${script('true', wildC, 'w.c')}; gcc -O0 -o w w.c && ./w; echo rc=$?`, needs: ['gcc'], timeoutMs: 90000 },
 ];
