@@ -188,6 +188,7 @@ export const taskCalls: HandlerMap = {
   getresgid: (t, a) => { t.mem.writeU32(a[0]!, t.cred.gid); t.mem.writeU32(a[1]!, t.cred.egid); t.mem.writeU32(a[2]!, t.cred.sgid); return 0; },
   setuid: (t, a) => {
     const uid = a[0]! >>> 0;
+    if (uid === 0xffffffff) throw new Errno(EINVAL); // (uid_t)-1 is no user
     const c = t.cred;
     if (c.euid === 0) { c.uid = c.euid = c.suid = c.fsuid = uid; return 0; }
     if (uid !== c.uid && uid !== c.suid) throw new Errno(EPERM);
@@ -196,6 +197,7 @@ export const taskCalls: HandlerMap = {
   },
   setgid: (t, a) => {
     const gid = a[0]! >>> 0;
+    if (gid === 0xffffffff) throw new Errno(EINVAL);
     const c = t.cred;
     if (c.euid === 0) { c.gid = c.egid = c.sgid = c.fsgid = gid; return 0; }
     if (gid !== c.gid && gid !== c.sgid) throw new Errno(EPERM);
