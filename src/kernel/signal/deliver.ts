@@ -7,6 +7,7 @@ import type { Task } from '../task/task.js';
 import type { ThreadGroup } from '../task/thread-group.js';
 import { SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SI_USER, SI_TKILL, CLD_STOPPED, CLD_CONTINUED, sigbit, defaultAction } from '../abi/signals.js';
 import * as libc from '../../host/libc.js';
+import { WaitQueue } from '../sched/wait-queue.js';
 import { maskedWait } from './masked-wait.js';
 
 export interface SigInfoFix {
@@ -16,6 +17,14 @@ export interface SigInfoFix {
 }
 
 const groupFixups = new WeakMap<ThreadGroup, Map<number, SigInfoFix>>();
+const arrivals = new WeakMap<ThreadGroup, WaitQueue>();
+
+/** Woken whenever the kernel sends the group (or one of its threads) a signal: signalfd. */
+export function signalArrivals(g: ThreadGroup): WaitQueue {
+  let q = arrivals.get(g);
+  if (!q) arrivals.set(g, (q = new WaitQueue()));
+  return q;
+}
 
 function fixupsOf(g: ThreadGroup): Map<number, SigInfoFix> {
   let m = groupFixups.get(g);
@@ -43,8 +52,11 @@ export function sendToGroup(k: Kernel, g: ThreadGroup, sig: number, info?: SigIn
   if (!g.alive || g.threads.size === 0) return;
   if (sig === 0) return;
   if (sig === SIGCONT) continueGroup(k, g);
+  // Linux drops an ignored, unblocked signal at once; a traced task would stop for it anyway.
+  else if (g.sigactions.isIgnored(sig) && !blocks(g.leader, sig)) return;
   if (info) fixupsOf(g).set(sig, info);
   libc.kill(g.hostPid, sig);
+  arrivals.get(g)?.wake();
   if (sig === SIGKILL) {
     g.leader.exiting = true;
     return;
@@ -64,15 +76,22 @@ export function sendToTask(k: Kernel, t: Task, sig: number, info?: SigInfoFix): 
   if (sig === SIGCONT) continueGroup(k, t.group);
   if (info) t.sigInfoFixups.set(sig, info);
   libc.tgkill(t.group.hostPid, t.hostTid, sig);
+  arrivals.get(t.group)?.wake();
   if (sig !== SIGKILL && wouldInterrupt(t.group, sig) && k.isParked(t) && !blocks(t, sig)) k.interruptWait(t, sig);
+}
+
+/** The sender's identity the kernel recorded for a signal about to reach `task` (and forgets it). */
+export function takeSigInfoFix(task: Task, sig: number): SigInfoFix | null {
+  const fix = task.sigInfoFixups.get(sig) ?? groupFixups.get(task.group)?.get(sig) ?? null;
+  task.sigInfoFixups.delete(sig);
+  groupFixups.get(task.group)?.delete(sig);
+  return fix;
 }
 
 /** A signal-delivery stop: put the guest-visible sender in siginfo, then deliver. */
 export function onSignalDelivery(k: Kernel, task: Task, sig: number): void {
-  const fix = task.sigInfoFixups.get(sig) ?? groupFixups.get(task.group)?.get(sig);
+  const fix = takeSigInfoFix(task, sig);
   if (fix) {
-    task.sigInfoFixups.delete(sig);
-    groupFixups.get(task.group)?.delete(sig);
     const si = task.tracee.loadSiginfo();
     const code = si.readInt32LE(8);
     const pid = si.readInt32LE(16);

@@ -9,9 +9,10 @@ import { fileCalls } from './sys_file.js';
 import { mmCalls } from './sys_mm.js';
 import { timerCalls } from './sys_timer.js';
 import { memfdCalls } from './sys_memfd.js';
+import { signalfdCalls } from './sys_signalfd.js';
 import { extraCalls } from './extra.js';
 
-const maps: HandlerMap[] = [taskCalls, signalCalls, infoCalls, fileCalls, mmCalls, timerCalls, memfdCalls, ...extraCalls];
+const maps: HandlerMap[] = [taskCalls, signalCalls, infoCalls, fileCalls, mmCalls, timerCalls, memfdCalls, signalfdCalls, ...extraCalls];
 
 export const syscallTable: (Handler | undefined)[] = (() => {
   const table: (Handler | undefined)[] = [];
