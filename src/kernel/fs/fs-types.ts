@@ -131,10 +131,14 @@ const factories = new Map<string, FsFactory>([
   ['proc', (m) => ({ fs: new ProcFs(m.kernel, procOptions()), source: m.source || 'proc' })],
   ['sysfs', (m) => ({ fs: new SysFs(sysOptions()), source: m.source || 'sysfs' })],
   ['devtmpfs', (m) => ({ fs: createDevtmpfs({ ramBytes: m.kernel.memBytes, nodes: blockDevices.nodes() }), source: m.source || 'devtmpfs' })],
+  ['devpts', (m) => ({ fs: createDevpts(m.kernel), source: m.source || 'devpts' })],
   ['hostfs', (m) => ({ fs: new HostFs(hostfsPath(m.data), (m.flags & MS_RDONLY) !== 0, hostfsAppend), source: m.source || 'none' })],
 ]);
 
-/** /proc's view of the block layer. */import { sysNetDevices } from '../net/sys-net.js';
+import { sysNetDevices } from '../net/sys-net.js';
+import { createDevpts } from '../tty/devpts.js';
+
+/** /proc's view of the block layer. */
 
 export function procOptions(): ConstructorParameters<typeof ProcFs>[1] {
   return { partitions: () => blockDevices.partitions() };
