@@ -31,6 +31,32 @@ test('piped stdin reaches the guest', { skip }, async () => {
   assert.equal(sum.stdout.toString(), want.stdout.toString());
 });
 
+test('large output and binary data pass through unchanged', { skip }, async () => {
+  const lines = await run([tumlBin, 'quiet', '--', 'seq', '2000000']);
+  const want = await run(['seq', '2000000']);
+  assert.ok(lines.stdout.equals(want.stdout), `stdout of seq 2000000 differs (${lines.stdout.length} vs ${want.stdout.length} bytes)`);
+  const bin = Buffer.alloc(8 << 20);
+  for (let i = 0; i < bin.length; i++) bin[i] = (i * 2654435761) >>> 24;
+  const echoed = await run([tumlBin, 'quiet', '--', 'cat'], { input: bin });
+  assert.ok(echoed.stdout.equals(bin), `8 MiB through cat came back as ${echoed.stdout.length} different bytes`);
+});
+
+test('a closed host stdout gives the guest SIGPIPE, as natively', { skip }, async () => {
+  const native = await run(['bash', '-c', 'yes | head -1; echo ${PIPESTATUS[@]}']);
+  const guest = await run(['bash', '-c', `'${tumlBin}' quiet -- yes | head -1; echo \${PIPESTATUS[@]}`], { timeoutMs: 10000 });
+  assert.equal(guest.stdout.toString(), native.stdout.toString());
+  assert.equal(guest.stdout.toString(), 'y\n141 0\n');
+});
+
+test('a shell script on stdin, as natively', { skip }, async () => {
+  const input = 'echo hi from script\nread x\necho "[$x]"\nexit 4\nline\n';
+  const native = await run(['sh'], { input });
+  const r = await run([tumlBin, 'quiet', '--', 'sh'], { input });
+  assert.equal(r.stdout.toString(), native.stdout.toString());
+  assert.equal(native.status, 4);
+  assert.equal(r.status, native.status);
+});
+
 test('exit status of a signalled command is 128+signal', { skip }, async () => {
   const r = await run([tumlBin, '--', 'sh', '-c', 'kill -USR2 $$']);
   assert.equal(r.status, 128 + 12);
