@@ -11,7 +11,7 @@ import type { Stat, Inode } from '../fs/inode.js';
 import type { Task, SyscallState } from '../task/task.js';
 import { Block } from '../task/task.js';
 import { WaitQueue } from '../sched/wait-queue.js';
-import { ByteQueue } from './byte-queue.js';
+import { ByteQueue } from '../lib/byte-queue.js';
 import { progressOf, setProgress, clearProgress } from './progress.js';
 import { raiseSigpipe } from './sigpipe.js';
 import { notify } from '../event/notify.js';

@@ -28,7 +28,7 @@ import { progressOf, setProgress, clearProgress } from '../../ipc/progress.js';
 import { parseSockaddrIn, formatSockaddrIn, INADDR_ANY, INADDR_LOOPBACK, isMulticast } from './address.js';
 import { ipOutput, routeOutput, pathMtu, type IpPacket } from './ip.js';
 import { InetSocket, int, optInt } from './inet-socket.js';
-import { ByteQueue } from './byte-queue.js';
+import { ByteQueue } from '../../lib/byte-queue.js';
 import {
   buildSegment, seqDiff, seqLt, seqLe, seqGt, seqGe, seqAdd, segLen, TH_FIN, TH_SYN, TH_RST, TH_PSH, TH_ACK,
   type Segment,

@@ -1,5 +1,5 @@
-// A FIFO of bytes kept as the chunks that were pushed: TCP's send and receive buffers. Reading
-// at an offset copies out without consuming (retransmission reads the same bytes again).
+// A FIFO of bytes kept as the chunks that were pushed (no copy on write, one on read): the
+// buffer behind pipes and TCP. Reading at an offset copies without consuming (retransmission).
 export class ByteQueue {
   private chunks: Buffer[] = [];
   /** Bytes of chunks[0] already consumed. */
