@@ -190,30 +190,42 @@ export class PtracePlatform {
     t.cont();
     for (;;) {
       const ev = this.waitFor(t.tid);
-      switch (ev.kind) {
-        case 'seccomp': // our own call passing the filter: let the host run it
-        case 'event-stop':
-        case 'group-stop':
-          t.cont();
-          continue;
-        case 'signal':
-          if (ev.sig === SIGTRAP && t.getRegNum(REG.rip) === STUB_GADGET_DONE) {
-            const value = Number(BigInt.asIntN(64, t.getReg(REG.rax)));
-            t.restoreRegs(saved);
-            return value;
-          }
-          if (ev.sig === SIGKILL) { t.cont(ev.sig); continue; }
-          this.caughtSignals.push({ tid: t.tid, sig: ev.sig });
-          t.cont();
-          continue;
-        case 'exited': case 'killed':
-          this.deferred.push(ev);
-          throw new TraceeGone(t.tid);
-        default:
-          this.deferred.push(ev);
-          t.cont();
-          continue;
+      // Our own call passing the filter, or a stop the injection does not care about.
+      if (ev.kind === 'seccomp' || ev.kind === 'event-stop' || ev.kind === 'group-stop') {
+        t.cont();
+        continue;
       }
+      if (this.atGadgetTrap(t, ev)) {
+        const value = Number(BigInt.asIntN(64, t.getReg(REG.rax)));
+        t.restoreRegs(saved);
+        return value;
+      }
+      this.strayStop(t, ev);
+    }
+  }
+
+  private atGadgetTrap(t: Tracee, ev: StopEvent): boolean {
+    return ev.kind === 'signal' && ev.sig === SIGTRAP && t.getRegNum(REG.rip) === STUB_GADGET_DONE;
+  }
+
+  /**
+   * A stop that arrives while the kernel drives a tracee through an injection: a signal is
+   * kept for later (SIGKILL goes through), a death ends the injection, anything else is left
+   * for the main loop.
+   */
+  private strayStop(t: Tracee, ev: StopEvent): void {
+    switch (ev.kind) {
+      case 'signal':
+        if (ev.sig === SIGKILL) { t.cont(SIGKILL); return; }
+        this.caughtSignals.push({ tid: t.tid, sig: ev.sig });
+        t.cont();
+        return;
+      case 'exited': case 'killed':
+        this.deferred.push(ev);
+        throw new TraceeGone(t.tid);
+      default:
+        this.deferred.push(ev);
+        t.cont();
     }
   }
 
@@ -261,20 +273,9 @@ export class PtracePlatform {
           t.invalidateRegs();
           return ev.formerTid;
         }
-        case 'signal':
-          if (ev.sig === SIGTRAP && t.getRegNum(REG.rip) === STUB_GADGET_DONE) {
-            throw new HostError('execve of the stub', -Number(BigInt.asIntN(64, t.getReg(REG.rax))));
-          }
-          if (ev.sig !== SIGKILL) this.caughtSignals.push({ tid: t.tid, sig: ev.sig });
-          t.cont(ev.sig === SIGKILL ? ev.sig : 0);
-          continue;
-        case 'exited': case 'killed':
-          this.deferred.push(ev);
-          throw new TraceeGone(t.tid);
         default:
-          this.deferred.push(ev);
-          t.cont();
-          continue;
+          if (this.atGadgetTrap(t, ev)) throw new HostError('execve of the stub', -Number(BigInt.asIntN(64, t.getReg(REG.rax))));
+          this.strayStop(t, ev);
       }
     }
   }
