@@ -199,8 +199,6 @@ export const O = {
   WRONLY: fs.constants.O_WRONLY,
   RDWR: fs.constants.O_RDWR,
   CREAT_EXCL_WRONLY: fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY,
-  /** FIFOs on a hostfs are opened non-blocking so the kernel thread never hangs on them. */
-  NONBLOCK_IF_FIFO: (type: number): number => (type === 0o10000 ? fs.constants.O_NONBLOCK : 0),
 };
 /** lseek(2) on a host fd; SEEK_DATA/SEEK_HOLE find the data of sparse files (tmpfs memfds). */
 export function lseek(fd: number, off: number, whence: number): number {

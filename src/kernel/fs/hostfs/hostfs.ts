@@ -2,8 +2,10 @@
 // inode remembers its name and parent, so renames keep descendants' host paths right.
 import * as hostFiles from '../../../host/files.js';
 import { Errno } from '../../errno.js';
-import { EROFS, ENOTDIR, EINVAL, EPERM, ENOENT } from '../../abi/errno.js';
-import { O_ACCMODE, O_RDONLY, O_PATH, O_DIRECTORY, S_IFMT, S_IFDIR, S_IFLNK, O_WRONLY, O_RDWR } from '../../abi/fcntl.js';
+import { EROFS, ENOTDIR, EINVAL, EPERM, ENOENT, ENXIO } from '../../abi/errno.js';
+import { O_ACCMODE, O_RDONLY, O_PATH, O_DIRECTORY, S_IFMT, S_IFDIR, S_IFLNK, O_WRONLY, O_RDWR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } from '../../abi/fcntl.js';
+import { openDevice } from '../dev/registry.js';
+import { fifoOpener } from '../fifo-opener.js';
 import type { FileSystem, Inode, SetAttr, Stat, StatFs, DirEntry } from '../inode.js';
 import type { Cred } from '../../task/cred.js';
 import type { Task } from '../../task/task.js';
@@ -116,16 +118,22 @@ export class HostInode implements Inode {
   readlink(): string {
     return hostFiles.readlink(this.hostPath());
   }
-  open(flags: number, _t: Task | null): File {
+  open(flags: number, t: Task | null): File {
     const st = this.getattr();
     const type = st.mode & S_IFMT;
     if (type === S_IFLNK && !(flags & O_PATH)) throw new Errno(ENOENT);
     if ((flags & O_PATH) || type === S_IFDIR) return new HostFile(this, flags, -1);
+    // A device node or FIFO means what the guest kernel says it means: the guest's own
+    // driver or pipe, never the host's device (which would reach past the configured
+    // devices), as on any other file system.
+    if (type === S_IFCHR || type === S_IFBLK) return openDevice(st.rdev, flags, t, type);
+    if (type === S_IFIFO) return fifoOpener(this, flags, t);
+    if (type === S_IFSOCK) throw new Errno(ENXIO);
     const acc = flags & O_ACCMODE;
     if (acc !== O_RDONLY && this.fs.readOnly) throw new Errno(EROFS);
     const hostFlags = acc === O_WRONLY ? hostFiles.O.WRONLY : acc === O_RDWR ? hostFiles.O.RDWR : hostFiles.O.RDONLY;
     void O_DIRECTORY;
-    return new HostFile(this, flags, hostFiles.open(this.hostPath(), hostFlags | hostFiles.O.NONBLOCK_IF_FIFO(type)));
+    return new HostFile(this, flags, hostFiles.open(this.hostPath(), hostFlags));
   }
   getxattr(name: string): Buffer | null {
     return hostFiles.getxattr(this.hostPath(), name);
