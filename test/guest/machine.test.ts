@@ -95,6 +95,7 @@ test('every system call with garbage arguments: no kernel exception, the machine
 });
 
 /** Starts tuml, keeps sampling the host processes it owns, and reports them once it is gone. */
+/** killAfterMs counts from the first "started" line (machines start slower on a loaded host). */
 async function watchMachine(args: string[], opts: { killAfterMs?: number; signal?: NodeJS.Signals; timeoutMs?: number } = {}) {
   const child = spawn(tumlBin, args, { env: guestEnv, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   const seen = new Set<number>();
@@ -105,12 +106,13 @@ async function watchMachine(args: string[], opts: { killAfterMs?: number; signal
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   let done = false;
   void exited.then(() => { done = true; });
-  const t0 = performance.now();
+  let t0 = -1;
   let sentAt = -1;
   const hardStop = setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, opts.timeoutMs ?? 60000);
   while (!done) {
     for (const p of descendants(child.pid!)) seen.add(p);
-    if (opts.killAfterMs !== undefined && sentAt < 0 && performance.now() - t0 >= opts.killAfterMs) {
+    if (t0 < 0 && out.includes('started\n')) t0 = performance.now();
+    if (opts.killAfterMs !== undefined && sentAt < 0 && t0 >= 0 && performance.now() - t0 >= opts.killAfterMs) {
       child.kill(opts.signal ?? 'SIGKILL');
       sentAt = performance.now();
     }
@@ -144,7 +146,7 @@ test('a guest forking 500 processes leaves no host process behind', { skip, time
 
 test('a machine killed mid-run (SIGKILL to tuml) leaves no host process behind', { skip }, async () => {
   const marker = `corpus-kill-${process.pid}-${Date.now()}`;
-  const r = await watchMachine(['quiet', '--', 'sh', '-c', `: ${marker}; sleep 1000 & (while :; do :; done) & echo started; wait`], { killAfterMs: 1500 });
+  const r = await watchMachine(['quiet', '--', 'sh', '-c', `: ${marker}; sleep 1000 & (while :; do :; done) & echo started; wait`], { killAfterMs: 500 });
   assert.equal(r.out, 'started\n');
   assert.equal(r.status.signal, 'SIGKILL');
   assert.ok(r.seen.size >= 4, `saw ${r.seen.size} host processes`);
@@ -154,7 +156,7 @@ test('a machine killed mid-run (SIGKILL to tuml) leaves no host process behind',
 
 test('SIGTERM to tuml ends a spinning machine cleanly, with no host process left', { skip }, async () => {
   const marker = `corpus-term-${process.pid}-${Date.now()}`;
-  const r = await watchMachine(['quiet', '--', 'sh', '-c', `: ${marker}; sleep 1000 & echo started; while :; do :; done`], { killAfterMs: 1500, signal: 'SIGTERM' });
+  const r = await watchMachine(['quiet', '--', 'sh', '-c', `: ${marker}; sleep 1000 & echo started; while :; do :; done`], { killAfterMs: 500, signal: 'SIGTERM' });
   assert.equal(r.out, 'started\n');
   // The guest's command dies of SIGTERM and tuml reports it like a shell would.
   assert.equal(r.status.code, 128 + 15, r.err);
@@ -164,7 +166,7 @@ test('SIGTERM to tuml ends a spinning machine cleanly, with no host process left
 });
 
 test('SIGINT to tuml (Ctrl-C without a terminal) ends the machine the same way', { skip }, async () => {
-  const r = await watchMachine(['quiet', '--', 'sh', '-c', 'echo started; sleep 1000'], { killAfterMs: 1000, signal: 'SIGINT' });
+  const r = await watchMachine(['quiet', '--', 'sh', '-c', 'echo started; sleep 1000'], { killAfterMs: 300, signal: 'SIGINT' });
   assert.equal(r.out, 'started\n');
   assert.equal(r.status.code, 128 + 2, r.err);
   assert.deepEqual(r.left, []);
