@@ -137,8 +137,10 @@ export class Ext4Volume implements Ext4Context {
       if (sb.journalInum === 0 && sb.hasCompat(COMPAT_HAS_JOURNAL)) throw new Errno(EROFS, 'ext4: journal inode missing');
     }
     const v = new Ext4Volume(dev, raw, readOnly);
-    v.setupJournal();
+    // As ext4_fill_super: descriptors are checked before anything (the journal inode
+    // first) is located through them, so a corrupt table is named rather than read from.
     v.verifyGroupDescs();
+    v.setupJournal();
     v.computeOverhead();
     if (!readOnly) {
       v.processOrphans();
@@ -236,10 +238,18 @@ export class Ext4Volume implements Ext4Context {
     this.alloc = new BitmapAllocator(this.sb, this.gdt, this.cache);
   }
 
+  /** ext4_check_descriptors: checksums, and bitmaps and inode tables inside the file system. */
   private verifyGroupDescs(): void {
-    if (!this.gdt.hasChecksums()) return;
-    for (let g = 0; g < this.sb.groupCount; g++) {
-      if (this.gdt.checksum(g) !== this.gdt.get(g).checksum) throw new Errno(EIO, `ext4: group descriptor ${g} checksum mismatch`);
+    const sb = this.sb;
+    const itb = Math.ceil((sb.inodesPerGroup * sb.inodeSize) / this.blockSize);
+    const inFs = (b: number, n = 1) => b > sb.firstDataBlock && b + n <= sb.blocksCount;
+    for (let g = 0; g < sb.groupCount; g++) {
+      const d = this.gdt.get(g);
+      if (this.gdt.hasChecksums() && this.gdt.checksum(g) !== d.checksum)
+        throw new Errno(EIO, `ext4: group descriptor ${g} checksum mismatch (group descriptors corrupted)`);
+      const bad = !inFs(d.blockBitmap) ? `block bitmap (block ${d.blockBitmap})` : !inFs(d.inodeBitmap) ? `inode bitmap (block ${d.inodeBitmap})`
+        : !inFs(d.inodeTable, itb) ? `inode table (block ${d.inodeTable})` : null;
+      if (bad) throw new Errno(EIO, `ext4: ${bad} of group ${g} lies outside the file system (group descriptors corrupted)`);
     }
   }
 
