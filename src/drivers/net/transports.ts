@@ -3,6 +3,8 @@
 // A new transport (tuntap, vde, slirp) is one new entry here plus its own module.
 import { DAEMON_DEFAULTS, daemonInfo, DaemonTransport, type DaemonOptions } from './daemon.js';
 import { MCAST_DEFAULTS, mcastInfo, McastTransport, type McastOptions } from './mcast.js';
+import { parseSlirpOptions, SlirpConfigError, slirpInfo, type SlirpOptions } from './slirp/options.js';
+import { SlirpTransport } from './slirp/slirp-transport.js';
 import type { NetTransport } from './transport.js';
 import { UCAST_DEFAULTS, ucastInfo, UcastTransport, type UcastOptions } from './ucast.js';
 
@@ -18,7 +20,8 @@ export class EthConfigError extends Error {}
 export type TransportConfig =
   | { name: 'daemon'; options: DaemonOptions }
   | { name: 'mcast'; options: McastOptions }
-  | { name: 'ucast'; options: UcastOptions };
+  | { name: 'ucast'; options: UcastOptions }
+  | { name: 'slirp'; options: SlirpOptions };
 
 export interface SetupResult {
   /** The MAC field as written (undefined when absent or empty). */
@@ -109,8 +112,25 @@ const ucast: TransportKind = {
   },
 };
 
+// tuml's built-in user-mode network: `slirp[,<mac>[,<option>…]]` (options in slirp/options.ts).
+const slirp: TransportKind = {
+  name: 'slirp',
+  setup(spec, log) {
+    const { fields: [mac], rest } = splitIfSpec(spec, 1);
+    let options: SlirpOptions;
+    try {
+      options = parseSlirpOptions(rest === null ? [] : rest.split(','));
+    } catch (e) {
+      if (e instanceof SlirpConfigError) throw new EthConfigError(e.message);
+      throw e;
+    }
+    log.push({ level: 6, text: `Configured slirp device: ${slirpInfo(options)}` });
+    return { mac, config: { name: 'slirp', options } };
+  },
+};
+
 /** In UML's registration order; matching is by name followed by ',' or the end. */
-export const TRANSPORTS: readonly TransportKind[] = [daemon, mcast, ucast];
+export const TRANSPORTS: readonly TransportKind[] = [daemon, mcast, ucast, slirp];
 
 /** What UML prints for a configured transport after "Netdevice N (mac) : ". */
 export function transportInfo(config: TransportConfig): string {
@@ -118,6 +138,7 @@ export function transportInfo(config: TransportConfig): string {
     case 'daemon': return daemonInfo(config.options);
     case 'mcast': return mcastInfo(config.options);
     case 'ucast': return ucastInfo(config.options);
+    case 'slirp': return slirpInfo(config.options);
   }
 }
 
@@ -127,5 +148,6 @@ export async function openTransport(config: TransportConfig): Promise<NetTranspo
     case 'daemon': return DaemonTransport.open(config.options);
     case 'mcast': return McastTransport.open(config.options);
     case 'ucast': return UcastTransport.open(config.options);
+    case 'slirp': return SlirpTransport.open(config.options);
   }
 }
