@@ -11,6 +11,8 @@ import {
   COMMANDS, memDevice, type MachineControl, type McCommand, type McDevice, type McProcResult,
 } from '../drivers/mconsole/commands.js';
 import { UTS_RELEASE, UTS_VERSION } from '../kernel/syscalls/sys_info.js';
+import { hotplugDevices } from '../drivers/mconsole/devices/hotplug-devices.js';
+import { runningMachineNet } from '../drivers/net/machine-net.js';
 
 export type CtlReply = Extract<FromKernel, { type: 'ctl-reply' }>;
 export interface CtlResult { err: number; text: string }
@@ -60,7 +62,7 @@ export function kernelMachineControl(kc: KernelControl, memBytes: number): Machi
       const r = await kc.request('mem', `${add ? '+' : '-'}${pages}`);
       if (r.err === 0) physmem = Number(r.text);
     },
-  })];
+  }), ...hotplugDevices((op, arg) => kc.request(op, arg), runningMachineNet)];
   return {
     version: () => version,
     async versionNow() {

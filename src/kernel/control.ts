@@ -17,6 +17,7 @@ import { walk } from './fs/namei.js';
 import { Cred } from './task/cred.js';
 import { ProcFs } from './fs/proc/proc-fs.js';
 import { DEFAULT_MOUNT_FLAGS } from './fs/mount-table.js';
+import { DEVICE_OPS } from './device-control.js';
 
 export interface ControlOptions {
   /** `noreboot` on the command line: reboot exits instead (UML's os-Linux/skas/process.c). */
@@ -147,6 +148,7 @@ const OPS: Record<string, Op> = {
     return OK(captureLog(k, () => showStack(k, t)));
   },
   mem: (k, arg) => plugMemory(k, arg),
+  ...DEVICE_OPS,
 };
 
 /** Registers the `ctl` interrupt handler; call once, before boot. */

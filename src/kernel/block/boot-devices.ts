@@ -12,6 +12,7 @@ import { mountExt, setHostfsConfig } from '../fs/fs-types.js';
 import { unmountAllExt4, type ExtType } from '../fs/ext4/ext4-fs.js';
 import { KERN_ERR } from '../log.js';
 import { setupLoopDevices } from './loop.js';
+import { rememberUbdUnit } from './hotplug.js';
 
 /** A boot failure Linux would panic on: printed as one line, no stack. */
 export class PanicError extends Error {
@@ -28,6 +29,7 @@ export function setupBlockDevices(k: Kernel, cfg: MachineConfig): void {
   const { configs, errors } = parseUbdSwitches(cfg.devices);
   for (const e of errors) k.log.printk(KERN_ERR, e.message);
   for (const c of configs) {
+    rememberUbdUnit(c);
     try {
       const { backend } = openUbd(c, (line) => k.log.info(line));
       addUbdDisk(c.index, backend, { readOnly: c.readOnly, noTrim: c.noTrim, serial: c.serial });

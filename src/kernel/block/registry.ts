@@ -51,6 +51,32 @@ export class BlockRegistry {
     if (i >= 0) this.disks.splice(i, 1);
   }
 
+  /**
+   * Hot-unplug (del_gendisk): forgets the disk and its partitions, and unlinks their nodes
+   * from devtmpfs (nodes that name a driver without a disk, like loopN, stay). The caller
+   * has checked nobody holds it and closes its store.
+   */
+  unplugDisk(disk: BlockDevice): void {
+    const gone = [disk, ...disk.partitions];
+    this.removeDisk(disk);
+    const dir = this.devfs;
+    if (dir) {
+      for (const d of gone) {
+        if (this.extraNodes.some((x) => x.name === d.name)) continue;
+        try {
+          const ino = dir.lookup?.(d.name);
+          if (ino && ino.getattr().rdev === d.rdev) dir.unlink?.(d.name);
+        } catch { /* already gone */ }
+      }
+    }
+    this.onChange?.(disk);
+  }
+
+  /** The devtmpfs directory the nodes live in. */
+  get devfsDir(): Inode | null {
+    return this.devfs;
+  }
+
   /** Adds /dev nodes that exist without a disk behind them. */
   addNodes(nodes: DeviceNode[]): void {
     for (const n of nodes) if (!this.extraNodes.some((x) => x.name === n.name)) this.extraNodes.push(n);

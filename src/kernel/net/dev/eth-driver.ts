@@ -7,6 +7,7 @@ import type { ToKernel } from '../../interrupts.js';
 import { parseEthSwitch, type EthConfig } from '../../../drivers/net/eth-config.js';
 import { netStackOf } from '../inet/netns.js';
 import { EtherDevice } from './ether.js';
+import { EBUSY, ENODEV } from '../../abi/errno.js';
 
 /** The `eth<N>=` switches of a machine, parsed as UML does (bad ones are skipped here; the main thread reports them). */
 export function ethConfigs(cfg: MachineConfig): EthConfig[] {
@@ -23,28 +24,67 @@ export function ethConfigs(cfg: MachineConfig): EthConfig[] {
   return out.sort((a, b) => a.index - b.index);
 }
 
+interface EthEntry { dev: EtherDevice; neighbours: () => ReturnType<EtherDevice['neighbours']> }
+
+/** Each kernel's ethN devices by N (boot-time and hot-plugged). */
+const ethDevices = new WeakMap<Kernel, Map<number, EthEntry>>();
+
+function devicesOf(k: Kernel): Map<number, EthEntry> {
+  let devs = ethDevices.get(k);
+  if (!devs) {
+    devs = new Map();
+    ethDevices.set(k, devs);
+  }
+  return devs;
+}
+
+/** Creates ethN with `mac` and wires its frames to the main thread (boot, or mconsole's config). */
+export function addEthDevice(k: Kernel, index: number, mac: Buffer): EtherDevice {
+  const devs = devicesOf(k);
+  const stack = netStackOf(k);
+  const dev = new EtherDevice(`eth${index}`, mac, stack.env);
+  dev.output = (frame) => k.post({ type: 'net-tx', eth: index, frame: new Uint8Array(frame.buffer, frame.byteOffset, frame.length) });
+  stack.addDevice(dev);
+  const neighbours = () => dev.neighbours();
+  stack.neighbourTables.add(neighbours);
+  devs.set(index, { dev, neighbours });
+  return dev;
+}
+
+/** net_remove: 0, -ENODEV (no such device) or -EBUSY (it is up: UML's lp->fd is open). */
+export function removeEthDevice(k: Kernel, index: number): number {
+  const devs = devicesOf(k);
+  const e = devs.get(index);
+  if (!e) return -ENODEV;
+  if (e.dev.up) return -EBUSY;
+  const stack = netStackOf(k);
+  devs.delete(index);
+  stack.neighbourTables.delete(e.neighbours);
+  stack.routes.removeWhere((r) => r.dev === e.dev);
+  stack.devices.delete(e.dev.index);
+  e.dev.output = () => {};
+  stack.emit('link', e.dev, 'del');
+  return 0;
+}
+
+/** Whether ethN exists. */
+export function hasEthDevice(k: Kernel, index: number): boolean {
+  return devicesOf(k).has(index);
+}
+
 /** Creates ethN devices and wires their frames to the main thread. Call before boot runs init. */
 export function installNetDriver(k: Kernel, cfg: MachineConfig): void {
-  const confs = ethConfigs(cfg);
-  if (!confs.length) return;
-  const stack = netStackOf(k);
-  const devs = new Map<number, EtherDevice>();
-  for (const c of confs) {
-    const dev = new EtherDevice(`eth${c.index}`, c.mac, stack.env);
-    dev.output = (frame) => k.post({ type: 'net-tx', eth: c.index, frame: new Uint8Array(frame.buffer, frame.byteOffset, frame.length) });
-    stack.addDevice(dev);
-    stack.neighbourTables.add(() => dev.neighbours());
-    devs.set(c.index, dev);
-  }
+  // Frames and carrier changes find the device by number, so hot-plugged ones get them too.
   k.onMessage('net-rx', (m: ToKernel) => {
     if (m.type !== 'net-rx') return;
-    devs.get(m.eth)?.receiveFrame(Buffer.from(m.frame.buffer, m.frame.byteOffset, m.frame.byteLength));
+    devicesOf(k).get(m.eth)?.dev.receiveFrame(Buffer.from(m.frame.buffer, m.frame.byteOffset, m.frame.byteLength));
   });
   k.onMessage('net-carrier', (m: ToKernel) => {
     if (m.type !== 'net-carrier') return;
-    const d = devs.get(m.eth);
+    const d = devicesOf(k).get(m.eth)?.dev;
     if (!d) return;
     d.carrier = m.up;
-    stack.emit('link', d, 'new');
+    netStackOf(k).emit('link', d, 'new');
   });
+  for (const c of ethConfigs(cfg)) addEthDevice(k, c.index, c.mac);
 }
