@@ -615,6 +615,9 @@ const cases: Case[] = [
     "git log --format='%H %an <%ae> %ad %s' --date=iso-strict; git rev-parse HEAD; git status --short; git diff HEAD~1 --stat; git cat-file -p HEAD^{tree}; git gc -q && git count-objects -v | grep -c pack", needs: ['git'] },
   { name: 'git branch/merge', cmd: `${gitEnv}; git init -q -b main r && cd r && seq 10 > f && git add f && git commit -qm base && git checkout -qb topic && sed -i 1d f && git commit -qam topic && ` +
     'git checkout -q main && echo 11 >> f && git commit -qam main && git merge -q --no-edit topic && git log --graph --format=%s && cat f | head -2 && git stash list | wc -l && git show --stat HEAD | tail -1', needs: ['git'] },
+  { name: 'git clone/worktree/repack', cmd: `${gitEnv}; git init -q -b main r && cd r && for i in $(seq 200); do echo $i > f$i; done && git add . && git commit -qm many && ` +
+    'git clone -q . ../c && cd ../c && git log --oneline | cat && git grep -c 7 | wc -l && git status --porcelain | wc -l && git clone -q --bare . ../b.git && ' +
+    'git -C ../b.git count-objects -v | head -2 && git worktree add -q ../wt && ls ../wt | wc -l && git fsck 2>&1 | tail -1; git repack -adq && ls .git/objects/pack | wc -l', needs: ['git'] },
   { name: 'sqlite3', cmd: "sqlite3 db 'create table t(a int, b text); insert into t values (1, \"x\"), (2, \"y\"), (3, null); select * from t order by a desc; select count(*), sum(a), group_concat(b) from t;'; " +
     "sqlite3 db 'pragma journal_mode=wal; insert into t values (4, \"w\"); select count(*) from t; pragma integrity_check;'; sqlite3 -csv db 'select * from t where a > 2'; " +
     "sqlite3 db 'begin; insert into t values(5, \"r\"); rollback; select max(a) from t'; sqlite3 db 'with recursive c(x) as (select 1 union all select x+1 from c where x < 10000) select sum(x) from c'", needs: ['sqlite3'] },
