@@ -15,6 +15,7 @@ import { lookupAt, mayExec, openPath, walkContext } from '../fs/vfs.js';
 import { walk } from '../fs/namei.js';
 import { scratchAddress } from '../mm/inject.js';
 import { dropPosixTimers } from '../signal/interval-timers.js';
+import { sysvIpcExec } from '../ipc/sysv/process.js';
 
 export const MAX_ARG_STRLEN = 131072, MAX_ARG_STRINGS = 0x7fffffff, BINPRM_BUF_SIZE = 256;
 const MAX_INTERP_DEPTH = 4;
@@ -171,6 +172,7 @@ export function execve(t: Task, req: ExecArgs): void {
     g.fds.closeOnExec();
     g.sigactions.resetOnExec();
     dropPosixTimers(g);
+    sysvIpcExec(k, g);
     g.mappedFiles.clear();
     t.syscall = null;
     tr.cont();

@@ -7,5 +7,6 @@ import { epollCalls } from './sys_epoll.js';
 import { eventfdCalls } from './sys_eventfd.js';
 import { mountCalls } from './sys_mount.js';
 import { inetCalls } from './sys_inet.js';
+import { sysvipcCalls } from './sys_sysvipc.js';
 
-export const extraCalls: HandlerMap[] = [pipeCalls, socketCalls, pollCalls, epollCalls, eventfdCalls, mountCalls, inetCalls];
+export const extraCalls: HandlerMap[] = [pipeCalls, socketCalls, pollCalls, epollCalls, eventfdCalls, mountCalls, inetCalls, sysvipcCalls];

@@ -11,6 +11,7 @@ import { CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_S
 import { CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGCHLD } from '../abi/signals.js';
 import { sendToGroup } from '../signal/deliver.js';
 import { dropAllTimers } from '../signal/interval-timers.js';
+import { sysvIpcExit, sysvIpcFork } from '../ipc/sysv/process.js';
 
 /** Children whose first stop still needs the kernel's setup (CLONE_CHILD_SETTID). */
 const childSetup = new WeakMap<Task, { ctid: number; regs: Buffer }>();
@@ -47,6 +48,7 @@ export function onNewChild(k: Kernel, parent: Task, childHostTid: number): void 
     group.comm = pg.comm;
     group.noNewPrivs = pg.noNewPrivs;
     for (const [k2, v] of pg.mappedFiles) group.mappedFiles.set(k2, v);
+    sysvIpcFork(pg, group, pc.flags);
     guestParent.children.add(group);
     k.groups.set(vtid, group);
   }
@@ -109,6 +111,7 @@ export function onThreadExit(k: Kernel, task: Task, status: number, cpu?: CpuTim
 function processExit(k: Kernel, g: ThreadGroup, status: number): void {
   k.console?.processExit(g);
   g.zombieStatus = status;
+  sysvIpcExit(k, g);
   if (![...k.groups.values()].some((o) => o !== g && o.alive && o.fds === g.fds)) g.fds.closeAll();
   if (g === k.init || (k.init === null)) {
     k.log.info(`tuml: init exited with status ${describeStatus(status)}`);
