@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { UnixDgramSocket } from '../../src/host/unix-dgram-net.js';
+import { UnixDgramSocket } from '../../src/host/unix-dgram.js';
 import { DaemonTransport } from '../../src/drivers/net/daemon.js';
 import { abstractDataAddress, decodeRequest, encodeRequestV3, SWITCH_MAGIC } from '../../src/drivers/net/switch-protocol.js';
 import { GC_EXPIRE_MS, UmlSwitch } from '../../src/drivers/net/uml-switch.js';

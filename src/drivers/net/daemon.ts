@@ -2,7 +2,7 @@
 // Linux's daemon_user.c does so either switch accepts us (see switch-protocol.ts).
 import * as net from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { HostSocketError, SOCKADDR_UN_SIZE, UnixDgramSocket } from '../../host/unix-dgram-net.js';
+import { HostSocketError, SOCKADDR_UN_SIZE, UnixDgramSocket } from '../../host/unix-dgram.js';
 import { bindDataSocket, DEFAULT_CTL_SOCK, encodeRequestV3, SWITCH_VERSION } from './switch-protocol.js';
 import { TransportBase } from './transport.js';
 
@@ -72,11 +72,8 @@ export class DaemonTransport extends TransportBase {
       // room, and a burst waits in our queue instead of being lost to the host's tiny
       // datagram queue (net.unix.max_dgram_qlen, 10 by default). The switch may still send
       // to us: a connected AF_UNIX socket accepts datagrams from its peer.
-      try {
-        data.connect(reply);
-      } catch (e) {
-        throw new Error(`daemon_open : connect to the switch's data socket failed, errno = ${e instanceof HostSocketError ? e.errno : 0}`);
-      }
+      const err = data.connect(reply);
+      if (err !== 0) throw new Error(`daemon_open : connect to the switch's data socket failed, errno = ${err}`);
       data.setBufferSizes(1 << 19);
       return new DaemonTransport(opts, ctl, data, reply, local);
     } catch (e) {

@@ -5,7 +5,7 @@
 // request naming its own SOCK_DGRAM data socket, the switch answers with the 110-byte
 // sockaddr_un of its data socket, and the connection stays open (EOF = port gone).
 // Data: each datagram on the data sockets is one raw Ethernet frame.
-import { HostSocketError, SOCKADDR_UN_SIZE, type UnixDgramSocket } from '../../host/unix-dgram-net.js';
+import { HostSocketError, SOCKADDR_UN_SIZE, type UnixDgramSocket } from '../../host/unix-dgram.js';
 import { EADDRINUSE } from '../../kernel/abi/errno.js';
 
 export const SWITCH_MAGIC = 0xfeedface;

@@ -8,7 +8,7 @@
 // peer has room again and a burst waits in the port's queue instead of being lost.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { HostSocketError, UnixDgramSocket } from '../../host/unix-dgram-net.js';
+import { HostSocketError, UnixDgramSocket } from '../../host/unix-dgram.js';
 import { bindDataSocket, decodeRequest, DEFAULT_CTL_SOCK } from './switch-protocol.js';
 import { ETH_HLEN, formatMac, isMulticastMac } from './transport.js';
 
@@ -176,7 +176,8 @@ export class UmlSwitch {
       let addr: Buffer;
       try {
         addr = bindDataSocket(data);
-        data.connect(req.dataAddr);
+        const err = data.connect(req.dataAddr);
+        if (err !== 0) throw new HostSocketError(err, 'connect');
         data.setBufferSizes(1 << 19);
       } catch (e) {
         this.log(`setup_sock_port : connect to the port's data socket failed, errno = ${e instanceof HostSocketError ? e.errno : 0}`);
