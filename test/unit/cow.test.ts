@@ -316,11 +316,14 @@ describe('interoperability with a real UML kernel', needUml, () => {
     cow.close();
     const patch = randomBytes(3 * 4096, 72);
     fs.writeFileSync(p('k-patch.bin'), patch);
+    // The host's / stays read-only for UML (as root, a writable hostfs root lets it change
+    // the host's own files); only the test directory is mounted writable inside.
     fs.writeFileSync(p('k-init.sh'), '#!/bin/sh\n' +
-      `cat /dev/ubdb > ${p('k-uml-view.img')}\n` +
-      `dd if=${p('k-patch.bin')} of=/dev/ubdb bs=4096 seek=77 conv=notrunc,fsync 2>/dev/null\n` +
-      'sync\nhalt -f\n', { mode: 0o755 });
-    const r = spawnSync('linux', ['mem=64M', `uml_dir=${dir}`, 'umid=tuml-cow-test', 'rootfstype=hostfs', 'rootflags=/', 'rw',
+      `mount -t hostfs none /mnt -o ${dir}\n` +
+      `cat /dev/ubdb > /mnt/k-uml-view.img\n` +
+      `dd if=/mnt/k-patch.bin of=/dev/ubdb bs=4096 seek=77 conv=notrunc,fsync 2>/dev/null\n` +
+      'sync\numount /mnt\nhalt -f\n', { mode: 0o755 });
+    const r = spawnSync('linux', ['mem=64M', `uml_dir=${dir}`, 'umid=tuml-cow-test', 'rootfstype=hostfs', 'rootflags=/', 'ro',
       `init=${p('k-init.sh')}`, `ubd1=${p('k.cow')}`, 'con0=fd:0,fd:1', 'con=null', 'ssl=null'],
     { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000 });
     assert.ok(fs.existsSync(p('k-uml-view.img')), `UML did not run the test script:\n${r.stdout}${r.stderr}`);
