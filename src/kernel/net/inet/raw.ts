@@ -6,38 +6,22 @@ import { EAGAIN, EINVAL, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP, EACCES, E
 import {
   IPPROTO_ICMP, IPPROTO_RAW, SOL_RAW, ICMP_FILTER, ICMP_ECHO, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH,
 } from '../../abi/inet.js';
-import { MSG_PEEK, MSG_TRUNC, MSG_OOB, MSG_ERRQUEUE, SOCK_RAW, SOCK_DGRAM, SHUT_RD, SHUT_RDWR } from '../../abi/socket.js';
-import { POLLIN, POLLOUT, POLLERR, POLLRDNORM, POLLWRNORM, POLLHUP, POLLRDHUP } from '../../fs/file.js';
+import { MSG_OOB, SOCK_RAW, SOCK_DGRAM } from '../../abi/socket.js';
+import { POLLERR } from '../../fs/file.js';
 import type { Task } from '../../task/task.js';
 import { notify } from '../../event/notify.js';
-import type { SendRequest, RecvResult } from '../socket.js';
+import type { SendRequest } from '../socket.js';
 import { checksum } from './checksum.js';
 import { parseSockaddrIn, formatSockaddrIn, INADDR_ANY } from './address.js';
 import { ipOutput, routeOutput, buildIpHeader, IP_HLEN, type IpPacket } from './ip.js';
-import { InetSocket, nowMs, int, type PacketInfo } from './inet-socket.js';
+import { nowMs, int, type InetSocket, type PacketInfo } from './inet-socket.js';
+import { InetDgramSocket } from './dgram-socket.js';
 import type { NetStack } from './stack.js';
 
-const SKB_OVERHEAD = 768;
-const RCV_SHUTDOWN = 1, SEND_SHUTDOWN = 2;
-
-interface Datagram { data: Buffer; src: number; info: PacketInfo }
-
-/** The receive queue and datagram semantics raw and ping sockets share. */
-abstract class IpDgramSocket extends InetSocket {
-  protected readonly queue: Datagram[] = [];
-  private queued = 0;
-  protected shut = 0;
-
-  protected inq(): number {
-    return this.queue[0]?.data.length ?? 0;
-  }
-
-  enqueue(d: Datagram): void {
-    if (this.shut & RCV_SHUTDOWN) return;
-    if (this.queued + d.data.length + SKB_OVERHEAD > this.opts.rcvbuf && this.queue.length) return;
-    this.queue.push(d);
-    this.queued += d.data.length + SKB_OVERHEAD;
-    notify(this, POLLIN | POLLRDNORM);
+/** The addressing raw and ping sockets share (no ports: the peer is an address). */
+abstract class IpDgramSocket extends InetDgramSocket {
+  protected hasPeer(): boolean {
+    return this.remoteAddr !== INADDR_ANY;
   }
 
   override connect(_t: Task, raw: Buffer, _nonblock: boolean): void {
@@ -62,43 +46,6 @@ abstract class IpDgramSocket extends InetSocket {
     }
     if (this.remoteAddr === INADDR_ANY) throw new Errno(EDESTADDRREQ);
     return this.remoteAddr;
-  }
-
-  recvmsg(_t: Task, len: number, flags: number, _nonblock: boolean): RecvResult {
-    if (flags & MSG_OOB) throw new Errno(EOPNOTSUPP);
-    if (flags & MSG_ERRQUEUE) throw new Errno(EAGAIN);
-    const err = this.takeError();
-    if (err) throw new Errno(err);
-    const d = this.queue[0];
-    if (!d) {
-      if (this.shut & RCV_SHUTDOWN) return { data: Buffer.alloc(0), fullLength: 0, addr: null, rights: null, creds: null, flags: 0 };
-      throw new Errno(EAGAIN);
-    }
-    if (!(flags & MSG_PEEK)) {
-      this.queue.shift();
-      this.queued -= d.data.length + SKB_OVERHEAD;
-    }
-    const trunc = d.data.length > len;
-    return {
-      data: trunc ? d.data.subarray(0, len) : d.data, fullLength: d.data.length, addr: formatSockaddrIn(d.src, 0),
-      rights: null, creds: null, flags: trunc ? MSG_TRUNC : 0, cmsgs: this.controlFor(d.info),
-    };
-  }
-
-  override shutdown(_t: Task, how: number): void {
-    if (how < SHUT_RD || how > SHUT_RDWR) throw new Errno(EINVAL);
-    this.shut |= how + 1;
-    notify(this, POLLIN | POLLOUT | POLLHUP | POLLRDHUP);
-    if (this.remoteAddr === INADDR_ANY) throw new Errno(ENOTCONN);
-  }
-
-  override poll(): number {
-    let m = POLLOUT | POLLWRNORM;
-    if (this.error) m |= POLLERR;
-    if (this.queue.length) m |= POLLIN | POLLRDNORM;
-    if (this.shut & RCV_SHUTDOWN) m |= POLLIN | POLLRDNORM | POLLRDHUP;
-    if (this.shut === (RCV_SHUTDOWN | SEND_SHUTDOWN)) m |= POLLHUP;
-    return m;
   }
 
   protected override release(): void {
@@ -258,7 +205,7 @@ export class RawTable {
     const info: PacketInfo = { ttl: p.ttl, tos: p.tos, dst: p.dst, ifindex: p.dev.index, time: nowMs() };
     for (const s of this.raws) {
       if (!s.wants(p)) continue;
-      s.enqueue({ data: Buffer.from(p.raw), src: p.src, info });
+      s.enqueue({ data: Buffer.from(p.raw), src: p.src, sport: 0, info });
       any = true;
     }
     return any;
@@ -271,7 +218,7 @@ export class RawTable {
     if (!s) return;
     if (s.localAddr !== INADDR_ANY && s.localAddr !== p.dst) return;
     if (s.remoteAddr !== INADDR_ANY && s.remoteAddr !== p.src) return;
-    s.enqueue({ data: Buffer.from(m), src: p.src, info: { ttl: p.ttl, tos: p.tos, dst: p.dst, ifindex: p.dev.index, time: nowMs() } });
+    s.enqueue({ data: Buffer.from(m), src: p.src, sport: 0, info: { ttl: p.ttl, tos: p.tos, dst: p.dst, ifindex: p.dev.index, time: nowMs() } });
   }
 
   /** An ICMP error quoting one of our echo requests. */

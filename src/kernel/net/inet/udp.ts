@@ -7,26 +7,22 @@ import {
   EHOSTUNREACH, ENETUNREACH, EPIPE,
 } from '../../abi/errno.js';
 import { IPPROTO_UDP, IFF_LOOPBACK, ICMP_PORT_UNREACH, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED } from '../../abi/inet.js';
-import { MSG_PEEK, MSG_TRUNC, MSG_OOB, MSG_ERRQUEUE, SHUT_RD, SHUT_WR, SHUT_RDWR, SOCK_DGRAM } from '../../abi/socket.js';
-import { POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDNORM, POLLWRNORM, POLLRDHUP } from '../../fs/file.js';
+import { MSG_OOB, SHUT_WR, SOCK_DGRAM } from '../../abi/socket.js';
+import { POLLERR } from '../../fs/file.js';
 import type { Task } from '../../task/task.js';
 import { notify } from '../../event/notify.js';
-import { wantsSigpipe, type SendRequest, type RecvResult } from '../socket.js';
+import { wantsSigpipe, type SendRequest } from '../socket.js';
 import { raiseSigpipe } from '../../ipc/sigpipe.js';
 import { sum16, finish, pseudoSum4 } from './checksum.js';
 import { parseSockaddrIn, formatSockaddrIn, INADDR_ANY, isMulticast } from './address.js';
 import { ipOutput, routeOutput, type IpPacket } from './ip.js';
-import { InetSocket, nowMs, type PacketInfo } from './inet-socket.js';
+import { nowMs, type PacketInfo } from './inet-socket.js';
+import { InetDgramSocket, SEND_SHUTDOWN } from './dgram-socket.js';
 import { pickEphemeral, addrsOverlap } from './ports.js';
 import type { NetStack } from './stack.js';
 
 export const UDP_HLEN = 8;
-const RCV_SHUTDOWN = 1, SEND_SHUTDOWN = 2;
-/** Bookkeeping each queued datagram costs against SO_RCVBUF (skb truesize beyond the data). */
-const SKB_OVERHEAD = 768;
 const MAX_UDP_PAYLOAD = 65507;
-
-interface Datagram { data: Buffer; src: number; sport: number; info: PacketInfo }
 
 export function udpChecksum(src: number, dst: number, seg: Buffer): number {
   const c = finish(sum16(seg, 0, seg.length, pseudoSum4(src, dst, IPPROTO_UDP, seg.length)));
@@ -125,10 +121,7 @@ export class UdpTable {
   }
 }
 
-export class UdpSocket extends InetSocket {
-  private readonly queue: Datagram[] = [];
-  private queued = 0;
-  private shut = 0;
+export class UdpSocket extends InetDgramSocket {
   /** connect(2) chose the local address (disconnect gives it back). */
   private addrAutoset = false;
   private portAutoset = false;
@@ -143,16 +136,8 @@ export class UdpSocket extends InetSocket {
     return this.stack.udp;
   }
 
-  protected inq(): number {
-    return this.queue[0]?.data.length ?? 0;
-  }
-
-  enqueue(d: Datagram): void {
-    if (this.shut & RCV_SHUTDOWN) return;
-    if (this.queued + d.data.length + SKB_OVERHEAD > this.opts.rcvbuf && this.queue.length > 0) return;
-    this.queue.push(d);
-    this.queued += d.data.length + SKB_OVERHEAD;
-    notify(this, POLLIN | POLLRDNORM);
+  protected hasPeer(): boolean {
+    return this.remotePort !== 0;
   }
 
   override bind(_t: Task, raw: Buffer): void {
@@ -259,49 +244,6 @@ export class UdpSocket extends InetSocket {
     // Multicast loops back to local members when IP_MULTICAST_LOOP is on.
     void this.mcLoop;
     return data.length;
-  }
-
-  recvmsg(_t: Task, len: number, flags: number, _nonblock: boolean): RecvResult {
-    if (flags & MSG_OOB) throw new Errno(EOPNOTSUPP);
-    if (flags & MSG_ERRQUEUE) throw new Errno(EAGAIN);
-    const err = this.takeError();
-    if (err) throw new Errno(err);
-    const d = this.queue[0];
-    if (!d) {
-      if (this.shut & RCV_SHUTDOWN) return { data: Buffer.alloc(0), fullLength: 0, addr: null, rights: null, creds: null, flags: 0 };
-      throw new Errno(EAGAIN);
-    }
-    if (!(flags & MSG_PEEK)) {
-      this.queue.shift();
-      this.queued -= d.data.length + SKB_OVERHEAD;
-    }
-    const trunc = d.data.length > len;
-    return {
-      data: trunc ? d.data.subarray(0, len) : d.data,
-      fullLength: d.data.length,
-      addr: formatSockaddrIn(d.src, d.sport),
-      rights: null,
-      creds: null,
-      flags: trunc ? MSG_TRUNC : 0,
-      cmsgs: this.controlFor(d.info),
-    };
-  }
-
-  override shutdown(_t: Task, how: number): void {
-    if (how < SHUT_RD || how > SHUT_RDWR) throw new Errno(EINVAL);
-    this.shut |= how + 1;
-    notify(this, POLLIN | POLLOUT | POLLHUP | POLLRDHUP);
-    if (this.remotePort === 0) throw new Errno(ENOTCONN);
-  }
-
-  override poll(): number {
-    let m = 0;
-    if (this.error) m |= POLLERR;
-    if (this.shut & RCV_SHUTDOWN) m |= POLLRDHUP | POLLIN | POLLRDNORM;
-    if (this.shut === (RCV_SHUTDOWN | SEND_SHUTDOWN)) m |= POLLHUP;
-    if (this.queue.length) m |= POLLIN | POLLRDNORM;
-    m |= POLLOUT | POLLWRNORM;
-    return m;
   }
 
   protected override release(): void {
