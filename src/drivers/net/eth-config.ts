@@ -2,6 +2,7 @@
 // eth_setup_common/check_transport, uml_net_setup_etheraddr), and the MAC it assigns.
 // tuml's one addition is `eth<N>.pcap=<file>`: capture that device's frames to a file.
 import { randomBytes } from 'node:crypto';
+import type { MachineConfig } from '../../cli/cmdline.js';
 import { CaptureTransport, PcapWriter } from './pcap.js';
 import { formatMac, type NetTransport } from './transport.js';
 import { EthConfigError, openTransport, transportInfo, TRANSPORTS, type LogLine, type TransportConfig } from './transports.js';
@@ -102,6 +103,27 @@ export function setupEtherAddr(dev: string, text: string | undefined, log: LogLi
     log.push({ level: 4, text: `i.e. ${formatMac(hint)}` });
   }
   return { mac, random: false };
+}
+
+/**
+ * A machine's `eth<N>=` switches in the order given, parsed as UML does. Both halves of the
+ * driver parse them (the main thread for transports, the kernel for devices); a switch that
+ * does not parse goes to `onError` and is skipped.
+ */
+export function parseEthSwitches(cfg: MachineConfig, onError: (e: unknown) => void): EthConfig[] {
+  const out: EthConfig[] = [];
+  const taken = new Set<number>();
+  for (const [key, val] of cfg.devices) {
+    if (!/^eth\d+$/.test(key)) continue;
+    try {
+      const c = parseEthSwitch(`${key}=${val}`, taken);
+      taken.add(c.index);
+      out.push(c);
+    } catch (e) {
+      onError(e);
+    }
+  }
+  return out;
 }
 
 /** tuml's capture switch `eth<N>.pcap=<file>`: returns null when `arg` is not one. */

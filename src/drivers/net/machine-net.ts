@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import type { MachineConfig } from '../../cli/cmdline.js';
 import type { ToKernel } from '../../kernel/interrupts.js';
-import { parseEthSwitch, parseEthCaptureSwitch, openEthTransport, EthConfigError, type EthConfig } from './eth-config.js';
+import { parseEthSwitches, parseEthCaptureSwitch, openEthTransport, EthConfigError, type EthConfig } from './eth-config.js';
 import type { NetTransport } from './transport.js';
 
 export interface MachineNet {
@@ -32,19 +32,12 @@ export function startMachineNet(cfg: MachineConfig, send: (m: ToKernel) => void,
     const c = parseEthCaptureSwitch(a);
     if (c) captures.set(c.index, c.file);
   }
-  const confs: EthConfig[] = [];
-  const taken = new Set<number>();
-  for (const [key, val] of cfg.devices) {
-    if (!/^eth\d+$/.test(key)) continue;
-    try {
-      const c = parseEthSwitch(`${key}=${val}`, taken);
-      taken.add(c.index);
-      confs.push(c);
-    } catch (e) {
-      if (e instanceof EthConfigError) fs.writeSync(2, `${e.message}\n`);
-      else throw e;
-    }
-  }
+  const confs = parseEthSwitches(cfg, (e) => {
+    if (e instanceof EthConfigError) fs.writeSync(2, `${e.message}\n`);
+    else throw e;
+  });
+  /** The eth indices in use: configured at boot, then plugged and unplugged by mconsole. */
+  const taken = new Set(confs.map((c) => c.index));
   let closed = false;
   const wire = (index: number, t: NetTransport) => {
     transports.set(index, t);

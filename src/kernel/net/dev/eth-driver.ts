@@ -4,24 +4,14 @@
 import type { Kernel } from '../../kernel.js';
 import type { MachineConfig } from '../../../cli/cmdline.js';
 import type { ToKernel } from '../../interrupts.js';
-import { parseEthSwitch, type EthConfig } from '../../../drivers/net/eth-config.js';
+import { parseEthSwitches, type EthConfig } from '../../../drivers/net/eth-config.js';
 import { netStackOf } from '../inet/netns.js';
 import { EtherDevice } from './ether.js';
 import { EBUSY, ENODEV } from '../../abi/errno.js';
 
 /** The `eth<N>=` switches of a machine, parsed as UML does (bad ones are skipped here; the main thread reports them). */
 export function ethConfigs(cfg: MachineConfig): EthConfig[] {
-  const out: EthConfig[] = [];
-  const taken = new Set<number>();
-  for (const [key, val] of cfg.devices) {
-    if (!/^eth\d+$/.test(key)) continue;
-    try {
-      const c = parseEthSwitch(`${key}=${val}`, taken);
-      taken.add(c.index);
-      out.push(c);
-    } catch { /* reported by the main thread */ }
-  }
-  return out.sort((a, b) => a.index - b.index);
+  return parseEthSwitches(cfg, () => { /* reported by the main thread */ }).sort((a, b) => a.index - b.index);
 }
 
 interface EthEntry { dev: EtherDevice; neighbours: () => ReturnType<EtherDevice['neighbours']> }
