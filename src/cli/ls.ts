@@ -1,8 +1,9 @@
 // `tuml ls [--json] [uml_dir=<dir>]`: the running machines in the uml dir (UML's and tuml's
 // alike): umid, pid, uptime, and what their mconsole tells (version, memory, configured devices).
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { MconsoleClient, type CliIo } from './mconsole.js';
 import { pidAlive, readPidFile, resolveUmlDir } from '../drivers/umid.js';
+import { invokedDirectly } from './invoked-directly.js';
 
 export interface MachineInfo {
   umid: string;
@@ -132,13 +133,6 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-function invokedDirectly(): boolean {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === new URL(`file://${realpathSync(process.argv[1])}`).href;
-  } catch {
-    return false;
-  }
-}
-if (invokedDirectly()) {
+if (invokedDirectly(import.meta.url)) {
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { process.stderr.write(`tuml ls: ${String(e)}\n`); process.exitCode = 1; });
 }

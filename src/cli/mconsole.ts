@@ -8,6 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { EAGAIN } from '../kernel/abi/errno.js';
 import { UnixDgramSocket, sockaddrAbstract, sockaddrUn } from '../host/unix-dgram.js';
 import { MCONSOLE_MAX_DATA, MCONSOLE_VERSION, REQUEST_SIZE, decodeReply, encodeRequest } from '../drivers/mconsole/protocol.js';
+import { invokedDirectly } from './invoked-directly.js';
 
 export interface CliIo {
   stdin: Readable;
@@ -344,13 +345,6 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
   }
 }
 
-function invokedDirectly(): boolean {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === new URL(`file://${realpathSync(process.argv[1])}`).href;
-  } catch {
-    return false;
-  }
-}
-if (invokedDirectly()) {
+if (invokedDirectly(import.meta.url)) {
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { process.stderr.write(`tuml mconsole: ${String(e)}\n`); process.exitCode = 1; });
 }
