@@ -1,18 +1,20 @@
 // npm run bench: ubench natively, under tuml and under Debian's UML, side by side, with the
 // bare C ptrace round trip as the floor and the engine issue's targets checked.
 //
-//   npm run bench -- [--runs N] [--scale N] [--no-uml] [--pinned] [--floor-calls N] [--record]
+//   npm run bench -- [--runs N] [--scale N] [--no-uml] [--pinned] [--floor-calls N] [--record] [--no-net]
 //
 // --scale divides ubench's latency loop counts (its -s); 1 is the full benchmark (minutes
 // under UML). --pinned adds a run of tuml with every process on CPU 0 (on a VM a hand-off
 // between CPUs costs more than the whole trapped call). --record also writes
-// bench/results/<date>.json for the history.
+// bench/results/<date>.json for the history. Then the network benchmark (netbench.ts) runs,
+// unless --no-net.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBinaries } from './build.js';
 import { runFloor, runNative, runTuml, runUml, umlAvailable, type Placement, type RunOptions, type RunResult } from './runners.js';
+import { netBenchMain, NET_DEFAULTS } from './netbench.js';
 import { bestOf, floorLines, metricsTable, targets, targetsTable, toJson, type Floor } from './report.js';
 
 interface Args {
@@ -22,15 +24,16 @@ interface Args {
   floorCalls: number;
   record: boolean;
   pinned: boolean;
+  net: boolean;
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--runs N] [--scale N] [--no-uml] [--pinned] [--floor-calls N] [--record]\n`);
+  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--runs N] [--scale N] [--no-uml] [--pinned] [--floor-calls N] [--record] [--no-net]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 3, scale: 10, uml: true, floorCalls: 50000, record: false, pinned: false };
+  const a: Args = { runs: 3, scale: 10, uml: true, floorCalls: 50000, record: false, pinned: false, net: true };
   const num = (i: number, name: string) => {
     const v = Number(argv[i + 1]);
     if (!Number.isInteger(v) || v < 1) usage(`${name} needs a positive integer`);
@@ -44,6 +47,7 @@ function parseArgs(argv: string[]): Args {
       case '--no-uml': a.uml = false; break;
       case '--record': a.record = true; break;
       case '--pinned': a.pinned = true; break;
+      case '--no-net': a.net = false; break;
       default: usage(`unknown argument ${argv[i]}`);
     }
   }
@@ -55,7 +59,7 @@ function progress(r: RunResult, round: number): void {
   process.stderr.write(`bench: round ${round} ${r.env.padEnd(9)} ${r.wallSeconds.toFixed(1)} s ${status}\n`);
 }
 
-function main(): void {
+function main(): Args {
   const args = parseArgs(process.argv.slice(2));
   const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
   const sharedBench = process.env.TUML_BENCH_SRC ?? path.resolve(repoRoot, '..', 'shared', 'bench');
@@ -103,10 +107,12 @@ function main(): void {
   fs.writeFileSync(path.join(dir, 'latest.json'), text);
   if (args.record) fs.writeFileSync(path.join(dir, `${date.slice(0, 10)}.json`), text);
   process.stdout.write(`\nresults: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}${args.record ? ` and ${date.slice(0, 10)}.json` : ''}\n`);
+  return args;
 }
 
 try {
-  main();
+  const args = main();
+  if (args.net) await netBenchMain(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..'), { ...NET_DEFAULTS, uml: args.uml });
 } catch (e) {
   process.stderr.write(`${(e as Error).message}\n`);
   process.exit(1);
