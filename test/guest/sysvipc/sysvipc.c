@@ -30,6 +30,17 @@ static int waitchild(pid_t p) {
   int st; waitpid(p, &st, 0);
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+// Waits (up to 3 s) until a child sleeps in a call, so a slow machine keeps the order.
+static void asleep(pid_t p) {
+  char path[64], buf[256]; snprintf(path, sizeof path, "/proc/%d/stat", p);
+  for (int i = 0; i < 300; i++) {
+    FILE *f = fopen(path, "r"); char *rp = NULL;
+    if (f) { if (fgets(buf, sizeof buf, f)) rp = strrchr(buf, ')'); fclose(f); }
+    if (rp && rp[2] == 'S') break;
+    ms(10);
+  }
+  ms(20);
+}
 union semun { int val; struct semid_ds *buf; unsigned short *array; struct seminfo *__buf; };
 static void onalrm(int s) { (void)s; }
 struct msg { long type; char text[64]; };
@@ -141,7 +152,7 @@ static void sem_tests(void) {
   u.val = 0; semctl(id, 0, SETVAL, u);
   pid_t c = fork();
   if (c == 0) { struct sembuf d = { 0, -1, 0 }; _exit(semop(id, &d, 1) == 0 ? 0 : 1); }
-  ms(100);
+  asleep(c);
   printf("GETNCNT with a sleeper: %d GETZCNT: %d\n", semctl(id, 0, GETNCNT), semctl(id, 0, GETZCNT));
   struct sembuf up = { 0, 1, 0 };
   semop(id, &up, 1);
@@ -151,7 +162,7 @@ static void sem_tests(void) {
   c = fork();
   if (c == 0) { struct sembuf w = { 0, 0, 0 }; _exit(semop(id, &w, 1) == 0 ? 0 : 1); }
   u.val = 2; semctl(id, 0, SETVAL, u);
-  ms(100);
+  asleep(c);
   printf("GETZCNT with a zero-waiter: %d\n", semctl(id, 0, GETZCNT));
   struct sembuf d2 = { 0, -2, 0 };
   semop(id, &d2, 1);
@@ -189,12 +200,14 @@ static void sem_tests(void) {
     fflush(stdout);
     _exit(0);
   }
-  ms(100);
+  asleep(c);
   struct semid_ds ds; u.buf = &ds;
   semctl(id, 0, IPC_STAT, u);
   printf("IPC_STAT: nsems %lu mode %o\n", (unsigned long)ds.sem_nsems, ds.sem_perm.mode & 0777);
-  printf("IPC_RMID: %s\n", E(semctl(id, 0, IPC_RMID)));
+  // The woken child prints first: the parent reports only after it is gone.
+  const char *rm = E(semctl(id, 0, IPC_RMID));
   waitchild(c);
+  printf("IPC_RMID: %s\n", rm);
   printf("GETVAL after removal: %s\n", E(semctl(id, 0, GETVAL)));
 }
 
@@ -230,7 +243,7 @@ static void msg_tests(void) {
   printf("full, IPC_NOWAIT: %s\n", E(msgsnd(id, &m, 60, IPC_NOWAIT)));
   c = fork();
   if (c == 0) { struct msg o = { 9, "late" }; _exit(msgsnd(id, &o, 60, 0) == 0 ? 0 : 1); }
-  ms(100);
+  asleep(c);
   msgctl(id, IPC_STAT, &ds);
   printf("sender asleep: qnum %lu\n", (unsigned long)ds.msg_qnum);
   msgrcv(id, &m, sizeof m.text, 1, 0);
@@ -244,7 +257,7 @@ static void msg_tests(void) {
     fflush(stdout);
     _exit(0);
   }
-  ms(100);
+  asleep(c);
   FILE *f = fopen("/proc/sysvipc/msg", "r"); char line[512]; int found = 0, k, qid; unsigned long cbytes, qnum;
   while (f && fgets(line, sizeof line, f))
     if (sscanf(line, "%d %d %*o %lu %lu", &k, &qid, &cbytes, &qnum) == 4 && k == key(4)) found += printf("/proc/sysvipc/msg: id-ok %d cbytes %lu qnum %lu\n", qid == id, cbytes, qnum) > 0;
@@ -253,8 +266,9 @@ static void msg_tests(void) {
   char cmd[128]; snprintf(cmd, sizeof cmd, "ipcs -q | grep -c 0x%08x", key(4));
   fflush(stdout);
   system(cmd);
-  printf("IPC_RMID: %s\n", E(msgctl(id, IPC_RMID, NULL)));
+  const char *rm = E(msgctl(id, IPC_RMID, NULL));
   waitchild(c);
+  printf("IPC_RMID: %s\n", rm);
   printf("msgsnd after removal: %s\n", E(msgsnd(id, &m, 1, 0)));
 }
 
