@@ -33,7 +33,9 @@ export function addEthDevice(k: Kernel, index: number, mac: Buffer): EtherDevice
   const devs = devicesOf(k);
   const stack = netStackOf(k);
   const dev = new EtherDevice(`eth${index}`, mac, stack.env);
-  dev.output = (frame) => k.post({ type: 'net-tx', eth: index, frame: new Uint8Array(frame.buffer, frame.byteOffset, frame.length) });
+  // postMessage copies a view's whole ArrayBuffer: a frame cut from Buffer's 8 KiB pool is
+  // copied to a buffer of its own size first.
+  dev.output = (frame) => k.post({ type: 'net-tx', eth: index, frame: frame.byteLength === frame.buffer.byteLength ? new Uint8Array(frame.buffer, frame.byteOffset, frame.length) : new Uint8Array(frame) });
   stack.addDevice(dev);
   const neighbours = () => dev.neighbours();
   stack.neighbourTables.add(neighbours);

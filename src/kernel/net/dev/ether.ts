@@ -45,7 +45,8 @@ export class EtherDevice extends NetDevice {
   }
 
   private sendFrame(dst: Buffer, proto: number, payload: Buffer): void {
-    const f = Buffer.allocUnsafe(ETH_HLEN + payload.length);
+    // Not from the pool: the frame crosses to the main thread, which copies its whole ArrayBuffer.
+    const f = Buffer.allocUnsafeSlow(ETH_HLEN + payload.length);
     dst.copy(f, 0);
     this.mac.copy(f, 6);
     f.writeUInt16BE(proto, 12);
