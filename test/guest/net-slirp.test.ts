@@ -1,11 +1,12 @@
 // The user-mode network (eth0=slirp): the guest configures itself by DHCP, fetches pages
 // from an HTTP server on the host's loopback through the gateway's address, resolves names
-// through the DNS forwarder, pings the gateway, and a host client reaches a guest server
+// through the DNS forwarder, exchanges UDP with a host socket, pings the gateway, and a host client reaches a guest server
 // through a forwarded port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
+import * as dgram from 'node:dgram';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -66,6 +67,10 @@ test('slirp: DHCP, HTTP from the host, DNS forwarder, ping, host port forward', 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const httpPort = (server.address() as net.AddressInfo).port;
   const fwdPort = await freePort();
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (m, r) => udp.send(Buffer.concat([Buffer.from('echo '), m]), r.port, r.address));
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+  const udpPort = udp.address().port;
 
   const script = [
     'ip link set eth0 up',
@@ -79,6 +84,7 @@ test('slirp: DHCP, HTTP from the host, DNS forwarder, ping, host port forward', 
     'ping -c 2 -i 0.2 -w 10 10.0.2.2',
     `busybox wget -q -O - http://10.0.2.2:${httpPort}/ | sed 's/^/wget: /'`,
     `python3 -c "import urllib.request, hashlib; b = urllib.request.urlopen('http://10.0.2.2:${httpPort}/big').read(); print('big', len(b), hashlib.sha256(b).hexdigest())"`,
+    `python3 -c "import socket; u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5); u.sendto(b'over udp', ('10.0.2.2', ${udpPort})); d, a = u.recvfrom(100); print('udp', d.decode(), 'from', a[0], a[1])"`,
     'busybox nslookup localhost 10.0.2.3 2>&1 | sed "s/^/ns1: /"',
     'busybox nslookup no-such-host.invalid 10.0.2.3 2>&1 | sed "s/^/ns2: /"',
     `python3 -c '${guestEcho}'`,
@@ -100,6 +106,7 @@ test('slirp: DHCP, HTTP from the host, DNS forwarder, ping, host port forward', 
     assert.match(out, /2 packets transmitted, 2 received, 0% packet loss/);
     assert.match(out, /wget: <html><body>tuml over slirp<\/body><\/html>/);
     assert.match(out, new RegExp(`big ${big.length} ${sha(big)}`));
+    assert.match(out, new RegExp(`udp echo over udp from 10\\.0\\.2\\.2 ${udpPort}`));
     assert.match(out, /ns1: Name:\s+localhost\nns1: Address:? 127\.0\.0\.1/);
     assert.match(out, /ns2: .*(NXDOMAIN|can't find)/);
     assert.match(out, /guest accepted from 10\.0\.2\.2/);
@@ -112,6 +119,7 @@ test('slirp: DHCP, HTTP from the host, DNS forwarder, ping, host port forward', 
   } finally {
     child.kill();
     server.close();
+    udp.close();
   }
 });
 
