@@ -83,6 +83,9 @@ function isDotName(b: Buffer): boolean {
   return (b.length === 1 && b[0] === 0x2e) || (b.length === 2 && b[0] === 0x2e && b[1] === 0x2e);
 }
 
+/** jbd2's default commit interval (JBD2_DEFAULT_MAX_COMMIT_AGE, the commit= mount option). */
+const COMMIT_INTERVAL_MS = 5000;
+
 function now(): Timespec {
   const ms = Date.now();
   return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 };
@@ -99,6 +102,8 @@ export class Ext4Volume implements Ext4Context {
   readonly readOnly: boolean;
   private readonly xattrs: XattrStore;
   private journal: Journal | null = null;
+  /** performance.now() of the last sync(), for the commit interval. */
+  private lastCommit = performance.now();
   /** Blocks replayed from the journal on a read-only mount, served instead of the disk. */
   private readonly overlay = new Map<number, Buffer>();
   private readonly pinned = new Map<number, number>();
@@ -470,10 +475,15 @@ export class Ext4Volume implements Ext4Context {
     if (!this.mounted) throw new Errno(EIO, 'ext4: volume is unmounted');
   }
 
-  /** Commit when enough metadata is dirty; each API call ends consistent. */
+  /**
+   * Commit when enough metadata is dirty, or when the oldest uncommitted change is older
+   * than jbd2's default commit interval (so a crash loses seconds, not everything since
+   * mount); each API call ends consistent.
+   */
   private endOp(): void {
     const limit = this.journal ? Math.max(16, Math.floor(this.journal.capacity() / 2)) : 4096;
-    if (this.cache.dirtyCount + 64 >= limit) this.sync();
+    const dirty = this.cache.dirtyCount;
+    if (dirty + 64 >= limit || (dirty > 0 && performance.now() - this.lastCommit >= COMMIT_INTERVAL_MS)) this.sync();
   }
 
   write(ino: number, off: number, data: Buffer): number {
@@ -932,6 +942,7 @@ export class Ext4Volume implements Ext4Context {
   /** Make everything written so far durable (one journal transaction when journalled). */
   sync(): void {
     if (this.readOnly || !this.mounted) return;
+    this.lastCommit = performance.now();
     this.alloc.sealGroups(this.csumSeed);
     const blocks = [...this.cache.takeDirty(), ...this.gdt.takeDirty()];
     if (blocks.length === 0) { this.dev.flush(); return; }
