@@ -146,6 +146,7 @@ export class Ext4Volume implements Ext4Context {
     // first) is located through them, so a corrupt table is named rather than read from.
     v.verifyGroupDescs();
     v.setupJournal();
+    v.countFree();
     v.computeOverhead();
     if (!readOnly) {
       v.processOrphans();
@@ -256,6 +257,22 @@ export class Ext4Volume implements Ext4Context {
         : !inFs(d.inodeTable, itb) ? `inode table (block ${d.inodeTable})` : null;
       if (bad) throw new Errno(EIO, `ext4: ${bad} of group ${g} lies outside the file system (group descriptors corrupted)`);
     }
+  }
+
+  /**
+   * The superblock's free counts are a hint (Linux only writes them back now and then, and
+   * a replayed journal rarely carries fresh ones): like ext4_fill_super, start from the sums
+   * of the group descriptors.
+   */
+  private countFree(): void {
+    let blocks = 0, inodes = 0;
+    for (let g = 0; g < this.sb.groupCount; g++) {
+      const d = this.gdt.get(g);
+      blocks += d.freeBlocks;
+      inodes += d.freeInodes;
+    }
+    this.sb.freeBlocksCount = blocks;
+    this.sb.freeInodesCount = inodes;
   }
 
   private computeOverhead(): void {
