@@ -37,6 +37,14 @@ export function buildBinaries(repoRoot: string, sharedBench: string): BenchBinar
   };
 }
 
+/** Builds one more program into the cache (e.g. bench/fs/fsbench.c); returns its path. */
+export function buildProgram(repoRoot: string, name: string, source: string, flags: string[]): string {
+  const dir = path.join(repoRoot, 'node_modules', '.cache', 'tuml-bench');
+  fs.mkdirSync(dir, { recursive: true });
+  compile(dir, { name, source, flags });
+  return path.join(dir, name);
+}
+
 function compile(dir: string, p: Program): void {
   if (!fs.existsSync(p.source)) throw new Error(`bench: missing source ${p.source}`);
   const out = path.join(dir, p.name);

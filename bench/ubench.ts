@@ -1,13 +1,13 @@
 // npm run bench: ubench natively, under tuml and under Debian's UML, side by side, with the
 // bare C ptrace round trip as the floor and the engine issue's targets checked.
 //
-//   npm run bench -- [--runs N] [--scale N] [--no-uml] [--pinned] [--floor-calls N] [--record] [--no-net]
+//   npm run bench -- [--runs N] [--scale N] [--no-uml] [--pinned] [--floor-calls N] [--record] [--no-net] [--no-fs]
 //
 // --scale divides ubench's latency loop counts (its -s); 1 is the full benchmark (minutes
 // under UML). --pinned adds a run of tuml with every process on CPU 0 (on a VM a hand-off
 // between CPUs costs more than the whole trapped call). --record also writes
 // bench/results/<date>.json for the history. Then the network benchmark (netbench.ts) runs,
-// unless --no-net.
+// unless --no-net, and the file-system benchmark on a ubd ext4 root (fsbench.ts), unless --no-fs.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { buildBinaries } from './build.js';
 import { runFloor, runNative, runTuml, runUml, umlAvailable, type Placement, type RunOptions, type RunResult } from './runners.js';
 import { netBenchMain, NET_DEFAULTS } from './netbench.js';
+import { fsBenchMain, FS_DEFAULTS } from './fsbench.js';
 import { bestOf, floorLines, metricsTable, targets, targetsTable, toJson, type Floor } from './report.js';
 
 interface Args {
@@ -25,15 +26,16 @@ interface Args {
   record: boolean;
   pinned: boolean;
   net: boolean;
+  fs: boolean;
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--runs N] [--scale N] [--no-uml] [--pinned] [--floor-calls N] [--record] [--no-net]\n`);
+  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--runs N] [--scale N] [--no-uml] [--pinned] [--floor-calls N] [--record] [--no-net] [--no-fs]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 3, scale: 10, uml: true, floorCalls: 50000, record: false, pinned: false, net: true };
+  const a: Args = { runs: 3, scale: 10, uml: true, floorCalls: 50000, record: false, pinned: false, net: true, fs: true };
   const num = (i: number, name: string) => {
     const v = Number(argv[i + 1]);
     if (!Number.isInteger(v) || v < 1) usage(`${name} needs a positive integer`);
@@ -48,6 +50,7 @@ function parseArgs(argv: string[]): Args {
       case '--record': a.record = true; break;
       case '--pinned': a.pinned = true; break;
       case '--no-net': a.net = false; break;
+      case '--no-fs': a.fs = false; break;
       default: usage(`unknown argument ${argv[i]}`);
     }
   }
@@ -113,6 +116,7 @@ function main(): Args {
 try {
   const args = main();
   if (args.net) await netBenchMain(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..'), { ...NET_DEFAULTS, uml: args.uml });
+  if (args.fs) fsBenchMain(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..'), { ...FS_DEFAULTS, uml: args.uml });
 } catch (e) {
   process.stderr.write(`${(e as Error).message}\n`);
   process.exit(1);
