@@ -1,5 +1,6 @@
 // Host file calls for hostfs and the page cache (UML's hostfs_user.c): thin, synchronous,
 // and every failure turned into an Errno carrying the host's errno.
+import { EIO } from '../kernel/abi/errno.js';
 import * as fs from 'node:fs';
 import { Errno } from '../kernel/errno.js';
 import * as libc from './libc.js';
@@ -9,7 +10,7 @@ export function toErrno(e: unknown): Errno {
   if (e instanceof Errno) return e;
   const n = (e as { errno?: number }).errno;
   if (typeof n === 'number') return new Errno(Math.abs(n));
-  return new Errno(5 /* EIO */, String(e));
+  return new Errno(EIO, String(e));
 }
 
 /** Runs a host call, converting Node's errors into Errno. */

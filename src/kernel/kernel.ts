@@ -9,7 +9,7 @@ import { REG } from '../host/ptrace/constants.js';
 import { Errno } from './errno.js';
 import { EINTR, ENOSYS, EIO } from './abi/errno.js';
 import { SYSCALL_NAMES } from './abi/syscalls.js';
-import { SIGTRAP, SIGUSR1, SIGKILL, SIGCONT, defaultAction } from './abi/signals.js';
+import { SIGKILL, SIGCONT, defaultAction } from './abi/signals.js';
 import { KernelLog } from './log.js';
 import { Task, Block, Native, HANDLED, type SyscallReturn } from './task/task.js';
 import type { ThreadGroup } from './task/thread-group.js';
@@ -174,7 +174,7 @@ export class Kernel {
       case 'new-child': return lifecycle.onNewChild(this, task, ev.child);
       case 'event-stop': return lifecycle.onEventStop(this, task);
       case 'group-stop': return signals.onGroupStop(this, task, ev.sig);
-      case 'signal': return this.onSignal(task, ev.sig);
+      case 'signal': return signals.onSignalDelivery(this, task, ev.sig);
       case 'exec': case 'vfork-done': case 'exiting': task.tracee.cont(); return;
       case 'exited': return lifecycle.onThreadExit(this, task, ev.code << 8, ev.cpu);
       case 'killed': return lifecycle.onThreadExit(this, task, ev.sig | (ev.core ? 0x80 : 0), ev.cpu);
@@ -194,12 +194,6 @@ export class Kernel {
     for (const ev of l) this.schedule(() => this.dispatch(ev));
   }
 
-  private onSignal(task: Task, sig: number): void {
-    if (sig === SIGTRAP) {
-      // A trap left over from an injection the task outran; or the guest's own (debuggers).
-    }
-    signals.onSignalDelivery(this, task, sig);
-  }
 
   // ---- system calls ----
 
@@ -342,12 +336,9 @@ export class Kernel {
     return Number(process.hrtime.bigint()) / 1e6 - this.bootMono;
   }
 
-  /** Called by a handler that wants to be told when the doorbell rings with input. */
-  static readonly SIGUSR1 = SIGUSR1;
 }
 
 const parkedBlocks = new WeakMap<Task, Block>();
-/** TUML_STRACE=1 logs every emulated syscall to the host's stderr (a debugging aid). */
 const STRACE = process.env.TUML_STRACE ?? '';
 /** TUML_STRACE=1 writes to stderr, TUML_STRACE=<file> to that file. */
 function straceOut(line: string): void {

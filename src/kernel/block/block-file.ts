@@ -1,7 +1,7 @@
 // An open block device node (def_blk_fops): byte-granular read/write at the file position,
 // lseek relative to the device size, fsync, and the block ioctls.
 import { Errno } from '../errno.js';
-import { EACCES, EBADF, EBUSY, EINVAL, ENOSPC, ENOTTY, EPERM, EROFS } from '../abi/errno.js';
+import { EACCES, EBADF, EBUSY, EINVAL, ENOSPC, ENOTTY, EOPNOTSUPP, EPERM, EROFS } from '../abi/errno.js';
 import { O_ACCMODE, O_RDONLY, S_IFBLK, SEEK_CUR, SEEK_END, SEEK_SET } from '../abi/fcntl.js';
 import { File } from '../fs/file.js';
 import type { Stat } from '../fs/inode.js';
@@ -122,7 +122,7 @@ export class BlockDeviceFile extends File {
         const len = Number(b.readBigUInt64LE(8));
         if (start % SECTOR_SIZE || len % SECTOR_SIZE) throw new Errno(EINVAL);
         if (start + len > d.size) throw new Errno(EINVAL);
-        if (req === BLKSECDISCARD) throw new Errno(95 /* EOPNOTSUPP */);
+        if (req === BLKSECDISCARD) throw new Errno(EOPNOTSUPP);
         if (req === BLKDISCARD) d.discard(start, len);
         else d.zeroOut(start, len);
         return 0;

@@ -3,7 +3,7 @@
 // free ones. I/O goes through the bound File (any file system), so `mount -o loop img`
 // works on files in ext4, tmpfs or hostfs alike.
 import { Errno } from '../errno.js';
-import { EBADF, EBUSY, EINVAL, ENXIO, ENOTTY, EPERM } from '../abi/errno.js';
+import { EBADF, EBUSY, EEXIST, EINVAL, ENOTTY, ENXIO, EPERM } from '../abi/errno.js';
 import { O_ACCMODE, O_RDONLY, S_IFBLK, S_IFCHR } from '../abi/fcntl.js';
 import { File } from '../fs/file.js';
 import type { Stat } from '../fs/inode.js';
@@ -287,7 +287,7 @@ class LoopControlFile extends File {
         const i = arg | 0;
         if (i < 0) { for (let j = 0; j < MAX_LOOPS; j++) if (!slots[j]) { slot(j); return j; } throw new Errno(ENXIO); }
         if (i >= MAX_LOOPS) throw new Errno(EINVAL);
-        if (slots[i]) throw new Errno(17 /* EEXIST */);
+        if (slots[i]) throw new Errno(EEXIST);
         slot(i);
         return i;
       }

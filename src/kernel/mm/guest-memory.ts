@@ -2,7 +2,7 @@
 // failure is an answer for the guest, never a kernel exception.
 import type { Tracee } from '../../host/ptrace/tracee.js';
 import { Errno } from '../errno.js';
-import { EFAULT, ENAMETOOLONG } from '../abi/errno.js';
+import { E2BIG, EFAULT, ENAMETOOLONG } from '../abi/errno.js';
 
 const TASK_SIZE = 0x7ffffffff000;
 const scratch = Buffer.alloc(4096);
@@ -66,7 +66,7 @@ export class GuestMemory {
       const end = z >= 0 && z < n ? z : n;
       parts.push(Buffer.from(scratch.subarray(0, end)));
       total += end;
-      if (total > max) throw new Errno(7 /* E2BIG */);
+      if (total > max) throw new Errno(E2BIG);
       if (end < n) break;
       a += n;
     }
@@ -85,7 +85,7 @@ export class GuestMemory {
     const out: number[] = [];
     if (addr === 0) return out;
     for (let i = 0; ; i++) {
-      if (i >= max) throw new Errno(7 /* E2BIG */);
+      if (i >= max) throw new Errno(E2BIG);
       const p = this.u64(addr + i * 8);
       if (p === 0) return out;
       out.push(p);

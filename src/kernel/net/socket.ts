@@ -2,7 +2,7 @@
 // supplies its sockets through the family table (families.ts), so a new family is one new
 // entry there. The options every family shares (SOL_SOCKET) are handled here.
 import { Errno } from '../errno.js';
-import { EINVAL, ENOPROTOOPT, EOPNOTSUPP, EPERM } from '../abi/errno.js';
+import { EDOM, EINVAL, ENOPROTOOPT, EOPNOTSUPP, EPERM } from '../abi/errno.js';
 import { O_NONBLOCK, S_IFSOCK } from '../abi/fcntl.js';
 import {
   SOL_SOCKET, SO_TYPE, SO_ERROR, SO_DOMAIN, SO_PROTOCOL, SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE,
@@ -163,7 +163,7 @@ export abstract class Socket extends File {
     if (name === SO_RCVTIMEO || name === SO_SNDTIMEO) {
       if (val.length < 16) throw new Errno(EINVAL);
       const sec = Number(val.readBigInt64LE(0)), usec = Number(val.readBigInt64LE(8));
-      if (usec < 0 || usec >= 1e6) throw new Errno(33 /* EDOM */);
+      if (usec < 0 || usec >= 1e6) throw new Errno(EDOM);
       const ms = sec < 0 ? 0 : sec * 1000 + usec / 1000;
       if (name === SO_RCVTIMEO) o.rcvtimeo = ms;
       else o.sndtimeo = ms;

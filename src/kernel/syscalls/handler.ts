@@ -3,7 +3,7 @@ import type { Task, SyscallState, SyscallReturn } from '../task/task.js';
 import { Block } from '../task/task.js';
 import type { SYS } from '../abi/syscalls.js';
 import { Errno } from '../errno.js';
-import { EAGAIN } from '../abi/errno.js';
+import { EAGAIN, EINVAL } from '../abi/errno.js';
 import { O_NONBLOCK } from '../abi/fcntl.js';
 import type { File } from '../fs/file.js';
 
@@ -34,6 +34,6 @@ export function readTimespecMs(t: Task, addr: number): number {
   const b = t.mem.read(addr, 16);
   const sec = Number(b.readBigInt64LE(0));
   const nsec = Number(b.readBigInt64LE(8));
-  if (sec < 0 || nsec < 0 || nsec >= 1e9) throw new Errno(22 /* EINVAL */);
+  if (sec < 0 || nsec < 0 || nsec >= 1e9) throw new Errno(EINVAL);
   return sec * 1000 + nsec / 1e6;
 }

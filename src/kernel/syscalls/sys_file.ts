@@ -4,9 +4,7 @@ import type { HandlerMap } from './handler.js';
 import { blockingIo } from './handler.js';
 import type { Task, Block } from '../task/task.js';
 import { Errno } from '../errno.js';
-import {
-  EBADF, EINVAL, ENOTDIR, EISDIR, ERANGE, ENODATA, ESPIPE, EPERM, EFAULT, ENOENT, EOPNOTSUPP, EXDEV,
-} from '../abi/errno.js';
+import { EBADF, EFAULT, EINVAL, EISDIR, ENODATA, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, ERANGE, EROFS, ESPIPE, EXDEV } from '../abi/errno.js';
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, AT_SYMLINK_FOLLOW, AT_EACCESS,
   F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK, F_SETLKW,
@@ -120,7 +118,7 @@ export function nowTs(): Timespec {
 
 function setattrPath(t: Task, dirfd: number, pathname: string, follow: boolean, flags: number, attr: Parameters<import('../fs/inode.js').Inode['setattr']>[0]): number {
   const p = vfs.lookupAt(t, dirfd, pathname, follow, flags);
-  if (p.mount.readOnly) throw new Errno(30 /* EROFS */);
+  if (p.mount.readOnly) throw new Errno(EROFS);
   p.dentry.inode.setattr(attr);
   return 0;
 }
@@ -132,7 +130,7 @@ function checkOwnerOrRoot(t: Task, uid: number): void {
 function chmodPath(t: Task, dirfd: number, pathname: string, mode: number, flags: number): number {
   const p = vfs.lookupAt(t, dirfd, pathname, !(flags & AT_SYMLINK_NOFOLLOW), flags);
   checkOwnerOrRoot(t, vfs.stat(p).uid);
-  if (p.mount.readOnly) throw new Errno(30);
+  if (p.mount.readOnly) throw new Errno(EROFS);
   p.dentry.inode.setattr({ mode: mode & 0o7777 });
   return 0;
 }
@@ -141,7 +139,7 @@ function chownPath(t: Task, dirfd: number, pathname: string, uid: number, gid: n
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new Errno(EINVAL);
   const p = vfs.lookupAt(t, dirfd, pathname, !(flags & AT_SYMLINK_NOFOLLOW), flags);
   if (!t.cred.fsRoot) throw new Errno(EPERM);
-  if (p.mount.readOnly) throw new Errno(30);
+  if (p.mount.readOnly) throw new Errno(EROFS);
   p.dentry.inode.setattr({ uid: uid === -1 ? undefined : uid >>> 0, gid: gid === -1 ? undefined : gid >>> 0 });
   return 0;
 }

@@ -3,7 +3,7 @@
 // of a pty). TtyFile is an open file on it; read/write/poll/ioctl follow drivers/tty/tty_io.c,
 // tty_ioctl.c and n_tty.c.
 import { Errno } from '../errno.js';
-import { EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ESPIPE } from '../abi/errno.js';
+import { EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ESPIPE, ESRCH } from '../abi/errno.js';
 import { S_IFCHR, O_NONBLOCK } from '../abi/fcntl.js';
 import { SIGWINCH } from '../abi/signals.js';
 import { File, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, POLLHUP, POLLERR } from '../fs/file.js';
@@ -332,7 +332,7 @@ export class Tty implements LdiscPort {
         jc.checkChange(t, real, jc.SIGTTOU, true);
         const pg = t.mem.i32(arg);
         if (pg < 0) throw new Errno(EINVAL);
-        if (![...k.groups.values()].some((g) => g.alive && g.pgid === pg)) throw new Errno(3 /* ESRCH */);
+        if (![...k.groups.values()].some((g) => g.alive && g.pgid === pg)) throw new Errno(ESRCH);
         if (![...k.groups.values()].some((g) => g.alive && g.pgid === pg && g.sid === real.sid)) throw new Errno(EPERM);
         real.pgrp = pg;
         return 0;

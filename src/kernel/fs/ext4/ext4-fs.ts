@@ -11,7 +11,7 @@
 // file (as on Linux, where they fault beyond EOF).
 import * as hostFiles from '../../../host/files.js';
 import { Errno } from '../../errno.js';
-import { EBADF, EBUSY, EINVAL, EISDIR, ELOOP, ENOENT, ENXIO, EOPNOTSUPP, EROFS, EXDEV } from '../../abi/errno.js';
+import { EBADF, EBUSY, EINVAL, EISDIR, ELOOP, ENODATA, ENOENT, ENXIO, EOPNOTSUPP, EROFS, EXDEV } from '../../abi/errno.js';
 import {
   O_APPEND, O_PATH, RENAME_WHITEOUT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
   S_ISGID, S_ISUID, SEEK_DATA, SEEK_HOLE,
@@ -387,7 +387,7 @@ export class Ext4Inode implements Inode {
     try {
       return this.vol.getXattr(this.ino, name);
     } catch (e) {
-      if (e instanceof Errno && e.errno === 61 /* ENODATA */) return null;
+      if (e instanceof Errno && e.errno === ENODATA) return null;
       throw e;
     }
   }

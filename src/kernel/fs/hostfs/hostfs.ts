@@ -3,7 +3,7 @@
 import * as hostFiles from '../../../host/files.js';
 import { Errno } from '../../errno.js';
 import { EROFS, ENOTDIR, EINVAL, EPERM, ENOENT, ENXIO } from '../../abi/errno.js';
-import { O_ACCMODE, O_RDONLY, O_PATH, O_DIRECTORY, S_IFMT, S_IFDIR, S_IFLNK, O_WRONLY, O_RDWR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } from '../../abi/fcntl.js';
+import { O_ACCMODE, O_APPEND, O_RDONLY, O_PATH, O_DIRECTORY, S_IFMT, S_IFDIR, S_IFLNK, O_WRONLY, O_RDWR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } from '../../abi/fcntl.js';
 import { openDevice } from '../dev/registry.js';
 import { fifoOpener } from '../fifo-opener.js';
 import type { FileSystem, Inode, SetAttr, Stat, StatFs, DirEntry } from '../inode.js';
@@ -170,7 +170,7 @@ export class HostFile extends File {
     return hostFiles.pread(this.hostFd, len, off);
   }
   override write(_t: Task, data: Buffer): number {
-    if (this.flags & 0o2000 /* O_APPEND */ || this.node.fs.append) this.pos = hostFiles.fstat(this.hostFd).size;
+    if ((this.flags & O_APPEND) || this.node.fs.append) this.pos = hostFiles.fstat(this.hostFd).size;
     const n = hostFiles.pwrite(this.hostFd, data, this.pos);
     this.pos += n;
     return n;

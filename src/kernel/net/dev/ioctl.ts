@@ -1,7 +1,7 @@
 // The interface ioctls (net/core/dev_ioctl.c, net/ipv4/devinet.c, fib_frontend.c) that
 // ifconfig and route use: struct ifreq in and out, SIOCGIFCONF, and SIOCADDRT/SIOCDELRT.
 import { Errno } from '../../errno.js';
-import { EINVAL, ENODEV, EPERM, EFAULT, EADDRNOTAVAIL, EOPNOTSUPP, ENETUNREACH } from '../../abi/errno.js';
+import { EADDRNOTAVAIL, EBUSY, EEXIST, EFAULT, EINVAL, ENETUNREACH, ENODEV, EOPNOTSUPP, EPERM } from '../../abi/errno.js';
 import { AF_INET } from '../../abi/socket.js';
 import {
   SIOCGIFNAME, SIOCGIFCONF, SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCGIFADDR, SIOCSIFADDR, SIOCGIFDSTADDR,
@@ -160,8 +160,8 @@ export function deviceIoctl(stack: NetStack, t: Task, req: number, arg: number):
     case SIOCSIFNAME: {
       const nn = ifr.subarray(16, 16 + IFNAMSIZ).toString('latin1').replace(/\0.*$/s, '');
       if (!nn || nn.includes('/') || nn.includes(':')) throw new Errno(EINVAL);
-      if (dev.up) throw new Errno(16 /* EBUSY */);
-      if (stack.deviceByName(nn)) throw new Errno(17 /* EEXIST */);
+      if (dev.up) throw new Errno(EBUSY);
+      if (stack.deviceByName(nn)) throw new Errno(EEXIST);
       for (const a of dev.addrs) if (a.label === dev.name) a.label = nn;
       dev.name = nn;
       stack.emit('link', dev, 'new');

@@ -2,7 +2,7 @@
 // SOL_IP options, the per-socket control messages (IP_TTL, SO_TIMESTAMP …) and the
 // interface ioctls any socket may issue (ifconfig opens an AF_INET datagram socket for them).
 import { Errno } from '../../errno.js';
-import { EINVAL, ENOPROTOOPT, ENODEV, EADDRNOTAVAIL } from '../../abi/errno.js';
+import { EADDRINUSE, EADDRNOTAVAIL, EINVAL, ENODEV, ENOPROTOOPT, ENOTCONN } from '../../abi/errno.js';
 import { AF_INET, SOL_SOCKET } from '../../abi/socket.js';
 import {
   SOL_IP, IP_TOS, IP_TTL, IP_HDRINCL, IP_OPTIONS, IP_PKTINFO, IP_MTU_DISCOVER, IP_RECVERR, IP_RECVTTL,
@@ -110,7 +110,7 @@ export abstract class InetSocket extends Socket {
       case IP_MULTICAST_IF: { const b = Buffer.alloc(4); b.writeUInt32BE(this.mcIf >>> 0); return b; }
       case IP_OPTIONS: return Buffer.alloc(0);
       case IP_MTU: {
-        if (this.remoteAddr === INADDR_ANY) throw new Errno(107 /* ENOTCONN */);
+        if (this.remoteAddr === INADDR_ANY) throw new Errno(ENOTCONN);
         return int(pathMtu(this.stack, this.remoteAddr));
       }
       default: throw new Errno(ENOPROTOOPT);
@@ -148,7 +148,7 @@ export abstract class InetSocket extends Socket {
         const i = this.memberships.findIndex((m) => m.group === group);
         if (name === IP_ADD_MEMBERSHIP) {
           if ((group >>> 28) !== 0xe) throw new Errno(EINVAL);
-          if (i >= 0) throw new Errno(98 /* EADDRINUSE */);
+          if (i >= 0) throw new Errno(EADDRINUSE);
           this.memberships.push({ group, ifindex });
         } else {
           if (i < 0) throw new Errno(EADDRNOTAVAIL);

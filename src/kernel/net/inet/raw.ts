@@ -2,7 +2,7 @@
 // out) and ICMP datagram "ping" sockets (net/ipv4/ping.c; SOCK_DGRAM + IPPROTO_ICMP: echo
 // requests whose identifier the kernel owns, allowed by net.ipv4.ping_group_range).
 import { Errno } from '../../errno.js';
-import { EAGAIN, EINVAL, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP, EACCES, EPERM, ENOPROTOOPT, EADDRINUSE, EHOSTUNREACH, ECONNREFUSED } from '../../abi/errno.js';
+import { EACCES, EADDRINUSE, EAGAIN, ECONNREFUSED, EDESTADDRREQ, EHOSTUNREACH, EINVAL, EMSGSIZE, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPERM, EPROTONOSUPPORT } from '../../abi/errno.js';
 import {
   IPPROTO_ICMP, IPPROTO_RAW, SOL_RAW, ICMP_FILTER, ICMP_ECHO, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH,
 } from '../../abi/inet.js';
@@ -242,7 +242,7 @@ export function createPingSocket(stack: NetStack, t: Task, flags: number): PingS
 
 export function createRawSocket(stack: NetStack, t: Task, protocol: number, flags: number): RawSocket {
   if (t.cred.euid !== 0) throw new Errno(EPERM);
-  if (protocol <= 0 || protocol > 255) throw new Errno(93 /* EPROTONOSUPPORT */);
+  if (protocol <= 0 || protocol > 255) throw new Errno(EPROTONOSUPPORT);
   const s = new RawSocket(stack, protocol, flags, t.cred.fsuid, t.cred.fsgid);
   stack.raw.add(s);
   return s;

@@ -3,10 +3,7 @@
 // RTO estimation (Karn + RFC 6298), NewReno fast retransmit/recovery, zero-window probes,
 // keepalive, orderly and abortive close, and TIME_WAIT.
 import { Errno } from '../../errno.js';
-import {
-  EAGAIN, EINVAL, EISCONN, EALREADY, EINPROGRESS, ENOTCONN, EPIPE, ECONNREFUSED, ECONNRESET, ETIMEDOUT,
-  EOPNOTSUPP, EACCES, ECONNABORTED, EHOSTUNREACH, ENETUNREACH, ENOPROTOOPT,
-} from '../../abi/errno.js';
+import { EACCES, EADDRINUSE, EADDRNOTAVAIL, EAFNOSUPPORT, EAGAIN, EALREADY, ECONNABORTED, ECONNREFUSED, ECONNRESET, EHOSTUNREACH, EINPROGRESS, EINVAL, EISCONN, ENETUNREACH, ENOENT, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPIPE, ETIMEDOUT } from '../../abi/errno.js';
 import {
   IPPROTO_TCP, SOL_TCP, TCP_NODELAY, TCP_MAXSEG, TCP_CORK, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
   TCP_SYNCNT, TCP_LINGER2, TCP_DEFER_ACCEPT, TCP_WINDOW_CLAMP, TCP_INFO, TCP_QUICKACK, TCP_CONGESTION,
@@ -178,9 +175,9 @@ export class TcpSocket extends InetSocket {
 
   override bind(t: Task, raw: Buffer): void {
     const a = parseSockaddrIn(raw, true) ?? { addr: INADDR_ANY, port: 0 };
-    if (a.addr !== INADDR_ANY && raw.readUInt16LE(0) === 0) throw new Errno(97 /* EAFNOSUPPORT */);
+    if (a.addr !== INADDR_ANY && raw.readUInt16LE(0) === 0) throw new Errno(EAFNOSUPPORT);
     if (this.state !== TCP_CLOSE || this.localPort !== 0) throw new Errno(EINVAL);
-    if (isMulticast(a.addr) || (a.addr >>> 0) === 0xffffffff) throw new Errno(99 /* EADDRNOTAVAIL */);
+    if (isMulticast(a.addr) || (a.addr >>> 0) === 0xffffffff) throw new Errno(EADDRNOTAVAIL);
     this.checkBindAddr(a.addr);
     if (a.port !== 0 && a.port < 1024 && t.cred.euid !== 0) throw new Errno(EACCES);
     this.table.bind(this, a.addr, a.port);
@@ -206,7 +203,7 @@ export class TcpSocket extends InetSocket {
       // Another listener on the port (without SO_REUSEPORT on both) makes listen fail.
       for (const o of this.table.listeners.get(this.localPort) ?? []) {
         if (o !== this && (o.localAddr === this.localAddr || !o.localAddr || !this.localAddr) && !(o.opts.reuseport && this.opts.reuseport)) {
-          throw new Errno(98 /* EADDRINUSE */);
+          throw new Errno(EADDRINUSE);
         }
       }
     }
@@ -1061,7 +1058,7 @@ export class TcpSocket extends InetSocket {
     if (level !== SOL_TCP) { super.protoSetsockopt(t, level, name, val); return; }
     if (name === TCP_CONGESTION) {
       const n = val.toString('latin1').replace(/\0.*$/s, '');
-      if (n !== 'reno' && n !== 'cubic') throw new Errno(2 /* ENOENT */);
+      if (n !== 'reno' && n !== 'cubic') throw new Errno(ENOENT);
       return;
     }
     const v = optInt(val);

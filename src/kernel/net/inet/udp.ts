@@ -2,10 +2,7 @@
 // (SOCK_DGRAM, IPPROTO_UDP): bind/connect, sendto/recvfrom with per-datagram boundaries,
 // ICMP errors reported as ECONNREFUSED on connected sockets.
 import { Errno } from '../../errno.js';
-import {
-  EAGAIN, EINVAL, EADDRINUSE, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EACCES, EOPNOTSUPP, ECONNREFUSED,
-  EHOSTUNREACH, ENETUNREACH, EPIPE,
-} from '../../abi/errno.js';
+import { EACCES, EADDRINUSE, EAFNOSUPPORT, EAGAIN, ECONNREFUSED, EDESTADDRREQ, EHOSTUNREACH, EINVAL, EMSGSIZE, ENETUNREACH, ENOTCONN, EOPNOTSUPP, EPIPE } from '../../abi/errno.js';
 import { IPPROTO_UDP, IFF_LOOPBACK, ICMP_PORT_UNREACH, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED } from '../../abi/inet.js';
 import { MSG_OOB, SHUT_WR, SOCK_DGRAM } from '../../abi/socket.js';
 import { POLLERR } from '../../fs/file.js';
@@ -142,7 +139,7 @@ export class UdpSocket extends InetDgramSocket {
 
   override bind(_t: Task, raw: Buffer): void {
     const a = parseSockaddrIn(raw, true) ?? { addr: INADDR_ANY, port: 0 };
-    if (a.addr !== INADDR_ANY && raw.readUInt16LE(0) === 0) throw new Errno(97 /* EAFNOSUPPORT */);
+    if (a.addr !== INADDR_ANY && raw.readUInt16LE(0) === 0) throw new Errno(EAFNOSUPPORT);
     if (this.localPort !== 0) throw new Errno(EINVAL);
     this.checkBindAddr(a.addr);
     if (a.port !== 0 && a.port < 1024 && _t.cred.euid !== 0) throw new Errno(EACCES);

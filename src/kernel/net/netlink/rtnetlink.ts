@@ -1,7 +1,7 @@
 // NETLINK_ROUTE (net/core/rtnetlink.c, net/ipv4/devinet.c, fib_frontend.c): links, IPv4
 // addresses, routes and neighbours as `ip` asks for them, and changes to them.
 import { Errno } from '../../errno.js';
-import { EOPNOTSUPP, EINVAL, ENODEV, EPERM, EEXIST, ENETUNREACH } from '../../abi/errno.js';
+import { EADDRNOTAVAIL, EEXIST, EINVAL, ENETUNREACH, ENODEV, EOPNOTSUPP, EPERM } from '../../abi/errno.js';
 import { AF_INET, AF_UNSPEC, AF_PACKET } from '../../abi/socket.js';
 import { IFF_USER_MASK, IFF_BROADCAST, IFF_LOOPBACK } from '../../abi/inet.js';
 import {
@@ -148,7 +148,7 @@ export function rtnlRequest(ctx: RtnlContext, m: NlMsg): Buffer[] {
       if (m.type === RTM_DELADDR) {
         if (!local) {
           const first = dev.addrs[0];
-          if (!first) throw new Errno(99 /* EADDRNOTAVAIL */);
+          if (!first) throw new Errno(EADDRNOTAVAIL);
           stack.removeAddress(dev, first.addr);
         } else stack.removeAddress(dev, local.readUInt32BE(0), m.body[1] || undefined);
         return [];

@@ -3,7 +3,7 @@
 // socket inode in the file system (created with mknod S_IFSOCK through the VFS) and is found
 // again by the inode's (st_dev, st_ino); abstract names live only in the kernel.
 import { Errno } from '../../errno.js';
-import { EINVAL, EADDRINUSE, EEXIST, ECONNREFUSED, EACCES } from '../../abi/errno.js';
+import { EACCES, EADDRINUSE, ECONNREFUSED, EEXIST, EINVAL, ENOSPC } from '../../abi/errno.js';
 import { AF_UNIX, SOCKADDR_UN_SIZE, SUN_PATH_OFFSET } from '../../abi/socket.js';
 import { AT_FDCWD, S_IFSOCK, S_IFMT } from '../../abi/fcntl.js';
 import type { Task } from '../../task/task.js';
@@ -59,7 +59,7 @@ export class UnixNamespace<S> {
       const key = abstractKey(bytes);
       if (!this.abstract.has(key)) return { kind: 'abstract', bytes, key };
     }
-    throw new Errno(28 /* ENOSPC */);
+    throw new Errno(ENOSPC);
   }
 }
 
