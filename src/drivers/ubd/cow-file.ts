@@ -305,30 +305,7 @@ export class CowFile implements BlockBackend {
     }
     // Data first, bitmap second: a crash in between leaves the old contents visible.
     pwriteFull(this.cowFd, buf, this.layout.dataOffset + wStart);
-    this.markInCow(wStart, wEnd);
-  }
 
-  /**
-   * For write-behind (write-behind.ts): whole pages go to the COW file as one plain pwrite
-   * at the returned place, after which plainWriteDone sets their bits; anything else (a
-   * partial page needs its old contents merged) returns null and takes write().
-   */
-  plainWriteTarget(offset: number, length: number): { fd: number; pos: number } | null {
-    this.check();
-    if (this.readOnly || length === 0) return null;
-    checkRange(this.size, offset, length);
-    const end = offset + length;
-    if (offset % PAGE_SIZE !== 0 || (end % PAGE_SIZE !== 0 && end !== this.size)) return null;
-    if (Math.ceil(end / SECTOR_SIZE) > this.coveredSectors) return null;
-    return { fd: this.cowFd, pos: this.layout.dataOffset + offset };
-  }
-
-  plainWriteDone(offset: number, length: number): void {
-    this.markInCow(offset, offset + length);
-  }
-
-  /** Sets the bits of [wStart, wEnd) and writes the changed bitmap bytes. */
-  private markInCow(wStart: number, wEnd: number): void {
     let lo = -1;
     let hi = -1;
     for (let s = Math.floor(wStart / SECTOR_SIZE); s < Math.ceil(wEnd / SECTOR_SIZE); s++) {

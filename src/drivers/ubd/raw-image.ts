@@ -46,16 +46,6 @@ export class RawImage implements BlockBackend {
     pwriteFull(this.fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength), offset);
   }
 
-  /** For write-behind (write-behind.ts): every write is one plain pwrite at its offset. */
-  plainWriteTarget(offset: number, length: number): { fd: number; pos: number } | null {
-    this.check();
-    if (this.readOnly) return null;
-    checkRange(this.size, offset, length);
-    return { fd: this.fd, pos: offset };
-  }
-
-  plainWriteDone(): void { /* nothing to record */ }
-
   flush(): void {
     this.check();
     if (!this.readOnly) fs.fsyncSync(this.fd);

@@ -4,7 +4,6 @@
 import { BlockDevice, type BlockStore } from './block-device.js';
 import { blockDevices } from './registry.js';
 import { major as majorOf, minor as minorOf } from '../fs/devnums.js';
-import { withWriteBehind } from '../../drivers/ubd/write-behind.js';
 
 export const UBD_MAJOR = 98;
 export const UBD_SHIFT = 4;
@@ -19,9 +18,7 @@ export function ubdName(index: number): string {
 export interface UbdDiskOptions { readOnly?: boolean; noTrim?: boolean; serial?: string | null }
 
 /** Adds ubd<index> over `store`, with its partitions. */
-export function addUbdDisk(index: number, backing: BlockStore, o: UbdDiskOptions = {}): BlockDevice {
-  // Large writes go to the I/O thread, as UML's go to its AIO thread.
-  const store = withWriteBehind(backing);
+export function addUbdDisk(index: number, store: BlockStore, o: UbdDiskOptions = {}): BlockDevice {
   const disk = new BlockDevice(store, {
     name: ubdName(index), major: UBD_MAJOR, minor: index << UBD_SHIFT, start: 0, size: store.size,
     readOnly: !!o.readOnly, noTrim: o.noTrim, serial: o.serial,
