@@ -18,7 +18,12 @@ export class BlockCache {
   /** The cached, mutable copy of a block; call markDirty after changing it. */
   get(block: number): Buffer {
     let b = this.blocks.get(block);
-    if (!b) {
+    if (b) {
+      // Least recently used goes first: an operation holding a block it fetched (to change
+      // it and markDirty it) must not see it evicted by the blocks it fetches next.
+      this.blocks.delete(block);
+      this.blocks.set(block, b);
+    } else {
       b = this.readRaw(block);
       if (b.length !== this.blockSize) throw new Error(`short read of block ${block}`);
       this.evictSome();
