@@ -11,6 +11,7 @@ const tools: Record<string, () => Promise<Tool>> = {
   mkcow: async () => ((argv) => import('./mkcow.js').then((m) => m.main(argv, 'tuml mkcow'))),
   moo: async () => ((argv) => import('./moo.js').then((m) => m.main(argv, 'tuml moo'))),
   mkfs: async () => (await import('./mkfs.js')).main as Tool,
+  mkrootfs: async () => (await import('./mkrootfs.js')).main as Tool,
   switch: async () => (await import('./switch.js')).main as Tool,
   ttylog: async () => (await import('./ttylog.js')).main as Tool,
 };

@@ -64,7 +64,12 @@ export function boot(k: Kernel, opts: BootOptions): void {
   g.fds.install(f0, false);
   g.fds.install(f1, false);
   g.fds.install(f2, false);
-  k.console.attachInit(g);
+  // A command or the default machine's shell owns the console as its controlling terminal
+  // (job control in `tuml -- bash`, as docker run -it). A real init from a root file system
+  // gets it as Linux gives /dev/console to init: without a controlling terminal, so that its
+  // children (getty, busybox init's shells) can acquire one.
+  const realInit = !cfg.command && (cfg.root !== null || cfg.rootfstype !== null);
+  if (!realInit) k.console.attachInit(g);
 
   const env = [`PATH=${DEFAULT_PATH}`, 'HOME=/root', `TERM=${opts.term ?? 'linux'}`, 'SHELL=/bin/sh', 'USER=root', 'LOGNAME=root'];
   const home = walkOrNull(k, '/root');
