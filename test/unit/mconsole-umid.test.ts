@@ -68,11 +68,13 @@ test('the umid dir disappears on SIGTERM (exit 1, as UML) and on normal exit', a
     `import { setupUmid, installUmidCleanup } from '${mod}';` +
     `const u = setupUmid({ umid: 'sig', umlDir: '${d}' }); installUmidCleanup(u); console.log('up'); ${extra}`;
   try {
-    for (const [extra, signal, code] of [['setInterval(() => {}, 1000);', 'SIGTERM', 1], ['', null, 0]] as const) {
-      const p = spawn(process.execPath, ['--input-type=module', '-e', script(extra)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The normal-exit child lives until its stdin closes, so the pid file is checked before it goes.
+    for (const [extra, signal, code] of [['setInterval(() => {}, 1000);', 'SIGTERM', 1], ['process.stdin.resume();', null, 0]] as const) {
+      const p = spawn(process.execPath, ['--input-type=module', '-e', script(extra)], { stdio: ['pipe', 'pipe', 'inherit'] });
       await new Promise<void>((r) => p.stdout.once('data', () => r()));
       assert.ok(existsSync(`${d}/sig/pid`));
       if (signal) p.kill(signal);
+      else p.stdin.end();
       const status = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
       assert.equal(status, code);
       assert.ok(!existsSync(`${d}/sig`));
