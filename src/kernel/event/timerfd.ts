@@ -98,11 +98,7 @@ export class TimerFd extends File {
 
   override read(_t: Task, len: number): Buffer {
     if (len < 8) throw new Errno(EINVAL);
-    // A timer that is due but whose doorbell has not rung yet counts now.
-    if (this.ticks === 0n && this.nextNs !== null && this.nextNs <= monotonicNowNs()) {
-      this.cancel?.();
-      this.expire();
-    }
+    this.catchUp();
     if (this.ticks === 0n) throw new Errno(EAGAIN);
     const out = Buffer.alloc(8);
     out.writeBigUInt64LE(this.ticks);
@@ -111,7 +107,16 @@ export class TimerFd extends File {
   }
 
   override poll(): number {
+    this.catchUp();
     return this.ticks > 0n ? POLLIN | POLLRDNORM : 0;
+  }
+
+  /** Periods that are due count now, even if the doorbell for them has not rung yet. */
+  private catchUp(): void {
+    if (this.nextNs !== null && this.nextNs <= monotonicNowNs()) {
+      this.cancel?.();
+      this.expire();
+    }
   }
 
   override ioctl(t: Task, req: number, arg: number): number {
