@@ -105,6 +105,8 @@ export interface ManagedMachine {
   onReply(m: CtlReply): void;
   /** The kernel died: MCONSOLE_PANIC to the notify listener. */
   panic(message: string): void;
+  /** A guest write to /proc/mconsole: MCONSOLE_USER_NOTIFY to the notify listener. */
+  userNotify(data: Uint8Array): void;
   /** Close the console and remove the umid directory (idempotent). */
   close(): void;
 }
@@ -162,6 +164,9 @@ export function startMachineControl(
     onReply: (m) => kc.onReply(m),
     panic(message) {
       notifier?.panic(message);
+    },
+    userNotify(data) {
+      notifier?.user(Buffer.from(data));
     },
     close() {
       if (closed) return;

@@ -69,6 +69,7 @@ export function runMachine(cfg: MachineConfig): Promise<number> {
         }
         case 'halt': finish(m.code); break;
         case 'ctl-reply': machine.onReply(m); break;
+        case 'mconsole-notify': machine.userNotify(m.data); break;
         case 'net-tx': net.transmit(m.eth, m.frame); break;
         default: chans.handle(m); break;
       }

@@ -29,6 +29,7 @@ export type FromKernel =
   | { type: 'chan-open'; spec: LineSpec }
   | { type: 'chan-close'; chan: number }
   | { type: 'halt'; code: number }
+  | { type: 'mconsole-notify'; data: Uint8Array }
   | { type: 'ctl-reply'; id: number; err: number; text: string }
   /** A frame for the host transport of ethN. */
   | { type: 'net-tx'; eth: number; frame: Uint8Array };

@@ -5,6 +5,7 @@ import { boot, BootError, type BootOptions } from './boot.js';
 import * as hostFiles from '../host/files.js';
 import { installNetDriver } from './net/dev/eth-driver.js';
 import { installControl } from './control.js';
+import { installMconsoleProc } from './mconsole-proc.js';
 
 interface WorkerInput extends BootOptions { port: MessagePort }
 
@@ -24,6 +25,7 @@ k.onMessage('host-signal', (m) => {
   }
 });
 installControl(k, { noreboot: input.cfg.devices.has('noreboot') });
+installMconsoleProc(k, (input.cfg.devices.get('mconsole') ?? '').startsWith('notify:'));
 try {
   installNetDriver(k, input.cfg);
   boot(k, input);

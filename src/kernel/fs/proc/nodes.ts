@@ -7,7 +7,7 @@ import { Errno } from '../../errno.js';
 import { EACCES, EINVAL, ENOENT, EPERM } from '../../abi/errno.js';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, O_ACCMODE, O_RDONLY, dtypeOfMode } from '../../abi/fcntl.js';
 import { File } from '../file.js';
-import type { DirEntry, FileSystem, Inode, Stat, Timespec } from '../inode.js';
+import type { DirEntry, FileSystem, Inode, SetAttr, Stat, Timespec } from '../inode.js';
 import type { Task } from '../../task/task.js';
 import type { Path } from '../path.js';
 
@@ -42,8 +42,9 @@ export abstract class SynthNode implements Inode {
       uid: o.uid, gid: o.gid, rdev: 0, size: 0, blksize: 1024, blocks: 0, atime: t, mtime: t, ctime: t,
     };
   }
-  setattr(): void {
-    throw new Errno(EPERM);
+  /** As proc_setattr: a mode change is refused; the truncate of `echo x > /proc/…` is a no-op. */
+  setattr(a: SetAttr): void {
+    if (a.mode !== undefined) throw new Errno(EPERM);
   }
   abstract open(flags: number, task: Task | null): File;
 }
