@@ -26,30 +26,10 @@ export function parseIp(s: string): number | null {
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
-// ---- checksums (RFC 1071) ----
+// ---- checksums: the same RFC 1071 code the guest's stack uses (a pure codec) ----
 
-/** Running 32-bit sum of big-endian 16-bit words over [start, end) (not folded). */
-export function sum16(buf: Buffer, start: number, end: number, acc = 0): number {
-  let s = acc;
-  let i = start;
-  const last = end - 1;
-  for (; i < last; i += 2) {
-    s += (buf[i]! << 8) | buf[i + 1]!;
-    if (s > 0x7fffffff) s = (s & 0xffff) + (s >>> 16);
-  }
-  if (i === last) s += buf[i]! << 8;
-  return s;
-}
-
-export function finish16(acc: number): number {
-  let s = acc;
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
-
-function pseudoSum(src: number, dst: number, proto: number, len: number): number {
-  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + proto + len;
-}
+export { sum16, finish as finish16 } from '../../../kernel/net/inet/checksum.js';
+import { sum16, finish as finish16, pseudoSum4 as pseudoSum } from '../../../kernel/net/inet/checksum.js';
 
 // ---- parsing ----
 
