@@ -16,16 +16,23 @@ export class ByteQueue {
   peek(off: number, len: number): Buffer {
     len = Math.max(0, Math.min(len, this.length - off));
     const out = Buffer.allocUnsafe(len);
+    this.copyTo(off, len, out, 0);
+    return out;
+  }
+
+  /** Copies up to `len` bytes starting `off` bytes from the front into `dst` at `at`. */
+  copyTo(off: number, len: number, dst: Buffer, at: number): number {
+    len = Math.max(0, Math.min(len, this.length - off));
     let skip = off + this.head, o = 0;
     for (const c of this.chunks) {
       if (o >= len) break;
       if (skip >= c.length) { skip -= c.length; continue; }
       const n = Math.min(c.length - skip, len - o);
-      c.copy(out, o, skip, skip + n);
+      c.copy(dst, at + o, skip, skip + n);
       o += n;
       skip = 0;
     }
-    return out;
+    return len;
   }
 
   /** Drops `n` bytes from the front. */

@@ -6,6 +6,7 @@
 // — but it honours the guest's window (with window scaling) and pushes back on both sides:
 // the window it advertises shrinks while the host socket is slow, and reading from the host
 // pauses while the guest has not acknowledged enough.
+import { ByteQueue } from '../../../kernel/lib/byte-queue.js';
 import type * as net from 'node:net';
 import { IPPROTO_TCP } from './packet.js';
 import type { VirtualLan } from './gateway.js';
@@ -33,45 +34,6 @@ const LINGER_MS = 2000;
 const seqLt = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 const seqLe = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
 const seqGt = (a: number, b: number): boolean => ((a - b) | 0) > 0;
-
-/** A byte queue of host data: acknowledged bytes leave at the front. */
-class ChunkQueue {
-  private chunks: Buffer[] = [];
-  private head = 0;
-  length = 0;
-
-  push(b: Buffer): void {
-    if (b.length === 0) return;
-    this.chunks.push(b);
-    this.length += b.length;
-  }
-
-  drop(n: number): void {
-    this.length -= n;
-    while (n > 0) {
-      const c = this.chunks[0]!;
-      const left = c.length - this.head;
-      if (n < left) { this.head += n; return; }
-      n -= left;
-      this.chunks.shift();
-      this.head = 0;
-    }
-  }
-
-  /** Copies `n` bytes starting `off` bytes in into `dst` at `at`. */
-  copyOut(off: number, n: number, dst: Buffer, at: number): void {
-    let i = 0, pos = this.head + off;
-    while (pos >= this.chunks[i]!.length) { pos -= this.chunks[i]!.length; i++; }
-    while (n > 0) {
-      const c = this.chunks[i++]!;
-      const k = Math.min(n, c.length - pos);
-      c.copy(dst, at, pos, pos + k);
-      at += k;
-      n -= k;
-      pos = 0;
-    }
-  }
-}
 
 interface SynOptions { mss?: number; wscale?: number }
 
@@ -127,7 +89,8 @@ export class TcpEndpoint {
   private sndUna: number;
   private sndNxt: number;
   private sndMax: number;
-  private readonly out = new ChunkQueue();
+  /** Host data not yet acknowledged by the guest: acknowledged bytes leave at the front. */
+  private readonly out = new ByteQueue();
   private finQueued = false;
   private finAcked = false;
   private rcvNxt = 0;
@@ -276,7 +239,7 @@ export class TcpEndpoint {
         this.finAcked = true;
         acked = this.out.length;
       }
-      this.out.drop(acked);
+      this.out.consume(acked);
       this.sndUna = ack;
       if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
       this.retries = 0;
@@ -381,7 +344,7 @@ export class TcpEndpoint {
       f.writeUInt16BE(wnd, at + 14);
       f.writeUInt32BE(0, at + 16); // checksum (filled later), urgent pointer
       if (opts) opts.copy(f, at + TCP_HLEN);
-      if (len > 0) this.out.copyOut(off, len, f, at + hlen);
+      if (len > 0) this.out.copyTo(off, len, f, at + hlen);
     });
   }
 
