@@ -31,42 +31,29 @@ export class GuestMemory {
     this.check(addr, data.length);
     if (this.tracee.writeFrom(addr, data) !== data.length) throw new Errno(EFAULT);
   }
-  /** A NUL-terminated string of at most max bytes (ENAMETOOLONG past it). */
+  /** A NUL-terminated string shorter than max bytes (ENAMETOOLONG otherwise): paths. */
   readCString(addr: number, max = 4096): string {
+    return this.bytesUntilNul(addr, max - 1, ENAMETOOLONG).toString('utf8');
+  }
+  /** The raw bytes of a NUL-terminated string of at most max bytes (E2BIG past it): argv, envp. */
+  readCStringBytes(addr: number, max: number): Buffer {
+    return this.bytesUntilNul(addr, max, E2BIG);
+  }
+  /** Reads page by page up to the NUL; more than `limit` bytes before it is `tooLong`. */
+  private bytesUntilNul(addr: number, limit: number, tooLong: number): Buffer {
     this.check(addr, 0);
     if (addr === 0) throw new Errno(EFAULT);
     const parts: Buffer[] = [];
     let total = 0;
     let a = addr;
     for (;;) {
-      const chunk = Math.min(4096 - (a % 4096), scratch.length);
-      const n = this.tracee.readInto(a, scratch, chunk);
+      const n = this.tracee.readInto(a, scratch, 4096 - (a % 4096));
       if (n === 0) throw new Errno(EFAULT);
-      const z = scratch.indexOf(0, 0);
-      const end = z >= 0 && z < n ? z : n;
+      const z = scratch.subarray(0, n).indexOf(0);
+      const end = z >= 0 ? z : n;
       parts.push(Buffer.from(scratch.subarray(0, end)));
       total += end;
-      if (total >= max) throw new Errno(ENAMETOOLONG);
-      if (end < n) break;
-      a += n;
-    }
-    return Buffer.concat(parts, total).toString('utf8');
-  }
-  /** Like readCString but returns raw bytes (argv, envp). */
-  readCStringBytes(addr: number, max: number): Buffer {
-    const parts: Buffer[] = [];
-    let total = 0;
-    let a = addr;
-    this.check(addr, 0);
-    for (;;) {
-      const chunk = 4096 - (a % 4096);
-      const n = this.tracee.readInto(a, scratch, chunk);
-      if (n === 0) throw new Errno(EFAULT);
-      const z = scratch.indexOf(0, 0);
-      const end = z >= 0 && z < n ? z : n;
-      parts.push(Buffer.from(scratch.subarray(0, end)));
-      total += end;
-      if (total > max) throw new Errno(E2BIG);
+      if (total > limit) throw new Errno(tooLong);
       if (end < n) break;
       a += n;
     }
