@@ -5,7 +5,7 @@ import type { Task } from '../task/task.js';
 import type { Path } from '../fs/path.js';
 import type { File } from '../fs/file.js';
 import { Errno } from '../errno.js';
-import { E2BIG, ELOOP, ENOEXEC, ENOENT, EACCES } from '../abi/errno.js';
+import { E2BIG, ELOOP, ENOEXEC, ENOENT } from '../abi/errno.js';
 import { O_RDONLY } from '../abi/fcntl.js';
 import { REG } from '../../host/ptrace/constants.js';
 import { parseElf, isElf, PT_INTERP, type ElfInfo } from './elf.js';
@@ -184,5 +184,4 @@ export function execve(t: Task, req: ExecArgs): void {
     bin.file.unref();
     bin.interp?.file.unref();
   }
-  void EACCES;
 }

@@ -4,15 +4,15 @@ import type { HandlerMap } from './handler.js';
 import { blockingIo } from './handler.js';
 import type { Task, Block } from '../task/task.js';
 import { Errno } from '../errno.js';
-import { EBADF, EFAULT, EINVAL, EISDIR, ENODATA, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, ERANGE, EROFS, ESPIPE, EXDEV } from '../abi/errno.js';
+import { EBADF, EINVAL, EISDIR, ENODATA, ENOTDIR, EOPNOTSUPP, EPERM, ERANGE, EROFS, ESPIPE } from '../abi/errno.js';
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, AT_SYMLINK_FOLLOW, AT_EACCESS,
   F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK, F_SETLKW,
   F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_GETOWN, F_SETOWN, F_SETSIG, F_GETSIG, FD_CLOEXEC,
-  O_ACCMODE, O_APPEND, O_ASYNC, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL,
-  O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_SYNC, O_TRUNC, O_WRONLY,
-  O_RDONLY, S_IFMT, S_IFDIR, S_IFREG, UTIME_NOW, UTIME_OMIT, F_UNLCK, F_SETLEASE, F_GETLEASE,
-  F_GETPIPE_SZ, F_SETPIPE_SZ, F_ADD_SEALS, F_GET_SEALS, dtypeOfMode, S_IFCHR, S_IFBLK,
+  O_ACCMODE, O_APPEND, O_ASYNC, O_CLOEXEC, O_CREAT, O_DIRECT, O_DSYNC,
+  O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC, O_TRUNC, O_WRONLY,
+  S_IFMT, S_IFREG, UTIME_NOW, UTIME_OMIT, F_UNLCK, F_SETLEASE, F_GETLEASE,
+  F_GETPIPE_SZ, F_SETPIPE_SZ, F_ADD_SEALS, F_GET_SEALS, S_IFCHR, S_IFBLK,
 } from '../abi/fcntl.js';
 import * as vfs from '../fs/vfs.js';
 import { isDir } from '../fs/namei.js';
@@ -152,8 +152,6 @@ function getdents(t: Task, fd: number, addr: number, count: number, legacy = fal
   if (!f.isDirectory()) throw new Errno(ENOTDIR);
   if (f.pos === 0 || !f.dirents) {
     const self = f.stat();
-    const parent = t.kernel.mounts;
-    void parent;
     f.dirents = [{ name: '.', ino: self.ino, type: 4 }, { name: '..', ino: self.ino, type: 4 }, ...f.readdir()];
   }
   const out: Buffer[] = [];
@@ -510,7 +508,6 @@ export const fileCalls: HandlerMap = {
     if (a[5]) throw new Errno(EINVAL);
     const inF = t.fds.get(a[0]! | 0), outF = t.fds.get(a[2]! | 0);
     if ((inF.stat().mode & S_IFMT) !== S_IFREG || (outF.stat().mode & S_IFMT) !== S_IFREG) throw new Errno(EINVAL);
-    void EXDEV;
     return copyBetween(t, a[0]! | 0, a[2]! | 0, a[1]!, a[3]!, a[4]!);
   },
 
@@ -627,4 +624,3 @@ function copyBetween(t: Task, inFd: number, outFd: number, offAddr: number, outO
   return written;
 }
 
-void [ENOENT, EFAULT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, S_IFDIR, dtypeOfMode];

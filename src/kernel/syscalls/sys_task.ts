@@ -3,7 +3,7 @@ import type { HandlerMap } from './handler.js';
 import type { Task } from '../task/task.js';
 import { Block, Native, HANDLED } from '../task/task.js';
 import { Errno } from '../errno.js';
-import { EINVAL, ECHILD, EPERM, ESRCH, EFAULT, ENOSYS } from '../abi/errno.js';
+import { EINVAL, ECHILD, EPERM, ESRCH, ENOSYS } from '../abi/errno.js';
 import { REG } from '../../host/ptrace/constants.js';
 import { SYS } from '../abi/syscalls.js';
 import {
@@ -294,4 +294,3 @@ function setres(t: Task, r: number, e: number, s: number, which: 'u' | 'g', lega
   return 0;
 }
 
-void EFAULT;

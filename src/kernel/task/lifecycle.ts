@@ -89,7 +89,6 @@ export function onEventStop(k: Kernel, task: Task): void {
     return;
   }
   task.tracee.cont();
-  void k;
 }
 
 export function onThreadExit(k: Kernel, task: Task, status: number, cpu?: CpuTimes): void {
@@ -111,6 +110,7 @@ export function onThreadExit(k: Kernel, task: Task, status: number, cpu?: CpuTim
 function processExit(k: Kernel, g: ThreadGroup, status: number): void {
   k.console?.processExit(g);
   g.zombieStatus = status;
+  dropAllTimers(g);
   sysvIpcExit(k, g);
   if (![...k.groups.values()].some((o) => o !== g && o.alive && o.fds === g.fds)) g.fds.closeAll();
   if (g === k.init || (k.init === null)) {

@@ -3,7 +3,7 @@
 import * as hostFiles from '../../../host/files.js';
 import { Errno } from '../../errno.js';
 import { EROFS, ENOTDIR, EINVAL, EPERM, ENOENT, ENXIO } from '../../abi/errno.js';
-import { O_ACCMODE, O_APPEND, O_RDONLY, O_PATH, O_DIRECTORY, S_IFMT, S_IFDIR, S_IFLNK, O_WRONLY, O_RDWR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } from '../../abi/fcntl.js';
+import { O_ACCMODE, O_APPEND, O_RDONLY, O_PATH, S_IFMT, S_IFDIR, S_IFLNK, O_WRONLY, O_RDWR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } from '../../abi/fcntl.js';
 import { openDevice } from '../dev/registry.js';
 import { fifoOpener } from '../fifo-opener.js';
 import type { FileSystem, Inode, SetAttr, Stat, StatFs, DirEntry } from '../inode.js';
@@ -132,7 +132,6 @@ export class HostInode implements Inode {
     const acc = flags & O_ACCMODE;
     if (acc !== O_RDONLY && this.fs.readOnly) throw new Errno(EROFS);
     const hostFlags = acc === O_WRONLY ? hostFiles.O.WRONLY : acc === O_RDWR ? hostFiles.O.RDWR : hostFiles.O.RDONLY;
-    void O_DIRECTORY;
     return new HostFile(this, flags, hostFiles.open(this.hostPath(), hostFlags));
   }
   getxattr(name: string): Buffer | null {
